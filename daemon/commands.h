@@ -1,0 +1,40 @@
+#pragma once
+/// The subcommands of the edgesense binary. main.cpp parses the command line
+/// (CLI11) into these option structs and calls the matching run function,
+/// whose return value is the process exit status.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace edgesense::daemon {
+
+struct ReplayOptions {
+  std::vector<std::string> files;
+  std::string eve;      // path or "-"; empty: no EVE output
+  std::string csv;      // path or "-"; empty: no CSV
+  std::string summary;  // path or "-"; empty: text summary on stderr only
+  std::optional<double> idle_timeout;
+  std::optional<double> active_timeout;
+  std::optional<std::uint32_t> max_flows;
+  double speed = 0;
+  bool no_models = false;
+  bool no_features_in_eve = false;
+};
+
+void addReplayCommand(CLI::App& app, ReplayOptions& opts);
+int runReplay(const ReplayOptions& opts);
+
+struct FeaturesOptions {
+  bool hash = false;
+  bool markdown = false;
+};
+
+void addFeaturesCommand(CLI::App& app, FeaturesOptions& opts);
+int runFeatures(const FeaturesOptions& opts);
+
+}  // namespace edgesense::daemon

@@ -1,0 +1,29 @@
+// edgesense: one binary, subcommands. main only parses the command line and
+// hands over to the subcommand; each one wires the pipeline stages it needs.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  using namespace edgesense::daemon;
+  CLI::App app{"edgesense: packet-capture sensor that tracks flows and scores them"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("edgesense ") + EDGESENSE_VERSION);
+
+  ReplayOptions replay;
+  addReplayCommand(app, replay);
+  FeaturesOptions features;
+  addFeaturesCommand(app, features);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (app.got_subcommand("replay")) return runReplay(replay);
+  if (app.got_subcommand("features")) return runFeatures(features);
+  return 2;
+}

@@ -1,0 +1,274 @@
+// Host context, beside the flow table on the capture thread: per-host
+// decaying counters that the feature extractor reads when a flow is reported.
+
+#include "features/host_table.h"
+
+#include "features/running_stats.h"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+namespace edgesense::features {
+namespace {
+
+constexpr std::uint32_t kNil = 0xffffffffu;
+constexpr int kBits = 256;
+
+std::uint64_t mix(std::uint64_t h) noexcept {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
+
+std::uint64_t hashAddress(const IpAddress& a) noexcept {
+  std::uint64_t w[2];
+  std::memcpy(w, a.bytes.data(), 16);
+  return mix(w[0] ^ mix(w[1]));
+}
+
+struct Bitmap {
+  std::array<std::uint64_t, kBits / 64> w{};
+  void set(std::uint64_t h) noexcept { w[(h >> 6) % w.size()] |= 1ULL << (h & 63); }
+  Bitmap operator|(const Bitmap& o) const noexcept {
+    Bitmap r;
+    for (std::size_t i = 0; i < w.size(); ++i) r.w[i] = w[i] | o.w[i];
+    return r;
+  }
+  /// Linear counting estimate of the distinct values set.
+  double estimate() const noexcept {
+    int ones = 0;
+    for (std::uint64_t x : w) ones += std::popcount(x);
+    const int zeros = kBits - ones;
+    if (zeros == 0) return kBits * std::log(static_cast<double>(kBits));
+    return -kBits * std::log(static_cast<double>(zeros) / kBits);
+  }
+};
+
+struct Count {
+  float cur = 0;
+  float prev = 0;
+  double estimate(double w) const noexcept { return cur + prev * w; }
+  void rotate(bool adjacent) noexcept {
+    prev = adjacent ? cur : 0;
+    cur = 0;
+  }
+};
+
+struct Distinct {
+  Bitmap cur;
+  Bitmap prev;
+  double estimate(double w) const noexcept {
+    const double c = cur.estimate();
+    return c + w * ((cur | prev).estimate() - c);
+  }
+  void rotate(bool adjacent) noexcept {
+    prev = adjacent ? cur : Bitmap{};
+    cur = Bitmap{};
+  }
+};
+
+/// One window length's buckets for one host.
+struct Window {
+  TimeUs start = 0;
+  Count flows_out;     // flows it initiated
+  Count ended_out;     // its flows that ended
+  Count failed_out;    // ... with no reply or a reset
+  Count flows_in;      // flows towards it
+  Distinct dst_ports;  // responder ports it contacted
+  Distinct dst_hosts;  // responders it contacted
+  Distinct src_hosts;  // initiators that contacted it
+
+  /// Rotates the buckets up to ts; returns the weight of the previous bucket.
+  double advance(TimeUs ts, TimeUs length) noexcept {
+    if (ts >= start + length) {
+      const TimeUs k = (ts - start) / length;
+      const bool adjacent = k == 1;
+      for (Count* c : {&flows_out, &ended_out, &failed_out, &flows_in}) c->rotate(adjacent);
+      for (Distinct* d : {&dst_ports, &dst_hosts, &src_hosts}) d->rotate(adjacent);
+      start += k * length;
+    }
+    const double elapsed = ts > start ? static_cast<double>(ts - start) / static_cast<double>(length) : 0;
+    return 1.0 - elapsed;
+  }
+};
+
+}  // namespace
+
+struct HostTable::Host {
+  IpAddress addr;
+  std::uint32_t hash = 0;
+  std::uint32_t prev = kNil;  // LRU links
+  std::uint32_t next = kNil;
+  std::array<Window, 2> win;  // short, long
+};
+
+HostTable::HostTable(const HostTableConfig& cfg)
+    : cfg_(cfg),
+      capacity_(cfg.max_hosts > 0 ? cfg.max_hosts : 1),
+      hosts_(std::make_unique<Host[]>(capacity_)),
+      lru_head_(kNil),
+      lru_tail_(kNil) {
+  std::uint32_t slots = 1;
+  while (slots < capacity_ * 2) slots <<= 1;
+  slot_mask_ = slots - 1;
+  slots_ = std::make_unique<std::uint32_t[]>(slots);
+  std::fill_n(slots_.get(), slots, kNil);
+}
+
+HostTable::~HostTable() = default;
+
+std::size_t HostTable::bytesPerHost() noexcept { return sizeof(Host) + 2 * sizeof(std::uint32_t); }
+
+void HostTable::touch(std::uint32_t idx) noexcept {
+  Host& h = hosts_[idx];
+  if (lru_tail_ == idx) return;
+  // unlink (a new host has prev == next == kNil and is not the head)
+  if (h.prev != kNil) hosts_[h.prev].next = h.next;
+  else if (lru_head_ == idx) lru_head_ = h.next;
+  if (h.next != kNil) hosts_[h.next].prev = h.prev;
+  h.prev = lru_tail_;
+  h.next = kNil;
+  if (lru_tail_ != kNil) hosts_[lru_tail_].next = idx;
+  lru_tail_ = idx;
+  if (lru_head_ == kNil) lru_head_ = idx;
+}
+
+void HostTable::eraseSlot(std::uint32_t idx) noexcept {
+  std::uint32_t i = hosts_[idx].hash & slot_mask_;
+  while (slots_[i] != idx) i = (i + 1) & slot_mask_;
+  for (std::uint32_t j = (i + 1) & slot_mask_; slots_[j] != kNil; j = (j + 1) & slot_mask_) {
+    const std::uint32_t home = hosts_[slots_[j]].hash & slot_mask_;
+    const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (!stays) {
+      slots_[i] = slots_[j];
+      i = j;
+    }
+  }
+  slots_[i] = kNil;
+}
+
+void HostTable::evictOldest() noexcept {
+  const std::uint32_t idx = lru_head_;
+  Host& h = hosts_[idx];
+  lru_head_ = h.next;
+  if (lru_head_ != kNil) hosts_[lru_head_].prev = kNil; else lru_tail_ = kNil;
+  eraseSlot(idx);
+  h = Host{};
+  ++stats_.evicted;
+  --used_;
+  free_slot_ = idx;  // lookup() hands it out at once
+}
+
+HostTable::Host* HostTable::lookup(const IpAddress& addr, TimeUs ts, bool create) noexcept {
+  const auto h = static_cast<std::uint32_t>(hashAddress(addr));
+  std::uint32_t i = h & slot_mask_;
+  for (; slots_[i] != kNil; i = (i + 1) & slot_mask_) {
+    Host& host = hosts_[slots_[i]];
+    if (host.hash == h && host.addr == addr) {
+      touch(slots_[i]);
+      return &host;
+    }
+  }
+  if (!create) return nullptr;
+  std::uint32_t idx;
+  if (used_ == capacity_) {
+    evictOldest();
+    idx = free_slot_;
+    // The eviction may have shifted slots; find the insertion point again.
+    i = h & slot_mask_;
+    while (slots_[i] != kNil) i = (i + 1) & slot_mask_;
+  } else {
+    idx = next_unused_++;
+  }
+  ++used_;
+  Host& host = hosts_[idx];
+  host.addr = addr;
+  host.hash = h;
+  for (Window& w : host.win) w.start = ts;
+  slots_[i] = idx;
+  touch(idx);
+  return &host;
+}
+
+void HostTable::onFlowStart(const IpAddress& src, const IpAddress& dst, std::uint16_t dport,
+                            std::uint8_t proto, TimeUs ts) noexcept {
+  const TimeUs lengths[2] = {cfg_.short_window_us, cfg_.long_window_us};
+  const std::uint64_t port_hash = mix(std::uint64_t{proto} << 16 | dport);
+  const std::uint64_t dst_hash = hashAddress(dst);
+  const std::uint64_t src_hash = hashAddress(src);
+  if (Host* s = lookup(src, ts, true)) {
+    for (int k = 0; k < 2; ++k) {
+      Window& w = s->win[k];
+      w.advance(ts, lengths[k]);
+      w.flows_out.cur += 1;
+      w.dst_ports.cur.set(port_hash);
+      w.dst_hosts.cur.set(dst_hash);
+    }
+  }
+  if (Host* d = lookup(dst, ts, true)) {
+    for (int k = 0; k < 2; ++k) {
+      Window& w = d->win[k];
+      w.advance(ts, lengths[k]);
+      w.flows_in.cur += 1;
+      w.src_hosts.cur.set(src_hash);
+    }
+  }
+  stats_.entries = used_;
+}
+
+void HostTable::onFlowEnd(const IpAddress& src, bool failed, TimeUs ts) noexcept {
+  const TimeUs lengths[2] = {cfg_.short_window_us, cfg_.long_window_us};
+  Host* s = lookup(src, ts, false);
+  if (s == nullptr) return;  // evicted meanwhile
+  for (int k = 0; k < 2; ++k) {
+    Window& w = s->win[k];
+    w.advance(ts, lengths[k]);
+    w.ended_out.cur += 1;
+    if (failed) w.failed_out.cur += 1;
+  }
+}
+
+void HostTable::context(const IpAddress& src, const IpAddress& dst, TimeUs ts,
+                        FeatureVector& v) noexcept {
+  const TimeUs lengths[2] = {cfg_.short_window_us, cfg_.long_window_us};
+  static constexpr Feature kSrcFlows[2] = {Feature::kSrcFlows10s, Feature::kSrcFlows60s};
+  static constexpr Feature kSrcPorts[2] = {Feature::kSrcDstPorts10s, Feature::kSrcDstPorts60s};
+  static constexpr Feature kSrcHosts[2] = {Feature::kSrcDstHosts10s, Feature::kSrcDstHosts60s};
+  static constexpr Feature kSrcFailed[2] = {Feature::kSrcFailedShare10s, Feature::kSrcFailedShare60s};
+  static constexpr Feature kDstSrcs[2] = {Feature::kDstSrcs10s, Feature::kDstSrcs60s};
+  static constexpr Feature kDstFlows[2] = {Feature::kDstFlows10s, Feature::kDstFlows60s};
+  Host* s = lookup(src, ts, false);
+  for (int k = 0; k < 2; ++k) {
+    double flows = 0, ports = 0, hosts = 0, failed = kNaN;
+    if (s != nullptr) {
+      Window& w = s->win[k];
+      const double wt = w.advance(ts, lengths[k]);
+      flows = w.flows_out.estimate(wt);
+      ports = w.dst_ports.estimate(wt);
+      hosts = w.dst_hosts.estimate(wt);
+      const double ended = w.ended_out.estimate(wt);
+      if (ended > 0) failed = w.failed_out.estimate(wt) / ended;
+    }
+    v[index(kSrcFlows[k])] = flows;
+    v[index(kSrcPorts[k])] = ports;
+    v[index(kSrcHosts[k])] = hosts;
+    v[index(kSrcFailed[k])] = failed;
+  }
+  Host* d = lookup(dst, ts, false);
+  for (int k = 0; k < 2; ++k) {
+    double srcs = 0, flows = 0;
+    if (d != nullptr) {
+      Window& w = d->win[k];
+      const double wt = w.advance(ts, lengths[k]);
+      srcs = w.src_hosts.estimate(wt);
+      flows = w.flows_in.estimate(wt);
+    }
+    v[index(kDstSrcs[k])] = srcs;
+    v[index(kDstFlows[k])] = flows;
+  }
+}
+
+}  // namespace edgesense::features

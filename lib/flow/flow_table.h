@@ -1,0 +1,426 @@
+#pragma once
+/// FlowTable: every bidirectional flow of one capture thread, in memory
+/// allocated once at construction (capacity = flows.max). Owned and called by
+/// exactly one thread, so it takes no locks. Expiry is O(1) per packet: flows
+/// sit on intrusive lists ordered by their next deadline (last-seen per
+/// timeout class, close linger, active-timeout window), and only list heads
+/// are examined. Time is packet time; a live sensor calls advance() on ticks.
+///
+/// Ext is the per-flow state of the next stage (the feature accumulators);
+/// the Observer passed to process() is told of each flow's start, packets,
+/// interim snapshots and end, and reads Flow<Ext> only during those calls.
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "decode/packet.h"
+#include "flow/flow_key.h"
+
+namespace edgesense::flow {
+
+inline constexpr std::uint32_t kNil = 0xffffffffu;
+
+enum class EndReason : std::uint8_t {
+  kTcpFin,
+  kTcpRst,
+  kIdleTimeout,
+  kActiveTimeout,  // interim snapshot of a live flow; the flow goes on
+  kEvicted,
+  kShutdown,
+};
+inline constexpr std::size_t kEndReasonCount = 6;
+
+constexpr std::string_view endReasonName(EndReason r) noexcept {
+  switch (r) {
+    case EndReason::kTcpFin: return "tcp_fin";
+    case EndReason::kTcpRst: return "tcp_rst";
+    case EndReason::kIdleTimeout: return "idle_timeout";
+    case EndReason::kActiveTimeout: return "active_timeout";
+    case EndReason::kEvicted: return "evicted";
+    case EndReason::kShutdown: return "shutdown";
+  }
+  return "unknown";
+}
+
+struct FlowConfig {
+  std::uint32_t max_flows = 131072;
+  TimeUs idle_timeout_us = 120'000'000;
+  TimeUs udp_idle_timeout_us = 120'000'000;
+  TimeUs icmp_idle_timeout_us = 120'000'000;  // ICMP and any other protocol
+  TimeUs active_timeout_us = 30'000'000;      // 0: no interim snapshots
+  TimeUs tcp_close_linger_us = 2'000'000;     // after RST, or FIN both ways
+  std::uint32_t fragment_slots = 4096;
+  TimeUs fragment_timeout_us = 30'000'000;
+};
+
+struct FlowTableStats {
+  std::uint64_t created = 0;
+  std::array<std::uint64_t, kEndReasonCount> ended{};  // kActiveTimeout: snapshots
+  std::uint64_t fragments_attributed = 0;
+  std::uint64_t fragments_unattributed = 0;
+  std::uint32_t active = 0;
+  std::uint32_t peak_active = 0;
+};
+
+/// One tracked flow. "Forward" is the initiator's direction (toserver).
+template <class Ext>
+struct Flow {
+  FlowKey key;
+  TimeUs first_ts = 0;
+  TimeUs last_ts = 0;
+  std::array<std::uint64_t, 2> pkts{};
+  std::array<std::uint64_t, 2> bytes{};          // wire length of frames
+  std::array<std::uint64_t, 2> payload_bytes{};  // transport payload
+  std::array<std::uint8_t, 2> tcp_flags{};       // OR of flags seen
+  bool initiator_is_lo = true;
+  EndReason close_reason = EndReason::kTcpFin;
+  std::uint8_t fin_dirs = 0;       // bit per direction that sent FIN
+  std::uint8_t first_fin_dir = 0;  // the bit of the side that closed first
+  std::uint8_t list = 0;      // which deadline list holds it
+  bool dirty = false;         // packets since the last snapshot
+  std::uint32_t window = 0;   // interim snapshots emitted so far
+  std::uint32_t hash32 = 0;
+  std::uint32_t generation = 0;
+  TimeUs close_deadline = 0;
+  TimeUs active_deadline = 0;
+  std::array<std::uint32_t, 2> prev{kNil, kNil};  // [0] timeout list, [1] active list
+  std::array<std::uint32_t, 2> next{kNil, kNil};
+  Ext ext;
+
+  const IpAddress& initiatorAddr() const { return initiator_is_lo ? key.lo_addr : key.hi_addr; }
+  const IpAddress& responderAddr() const { return initiator_is_lo ? key.hi_addr : key.lo_addr; }
+  std::uint16_t initiatorPort() const { return initiator_is_lo ? key.lo_port : key.hi_port; }
+  std::uint16_t responderPort() const { return initiator_is_lo ? key.hi_port : key.lo_port; }
+  std::uint64_t totalPackets() const { return pkts[0] + pkts[1]; }
+};
+
+template <class Ext>
+class FlowTable {
+ public:
+  using FlowT = Flow<Ext>;
+
+  explicit FlowTable(const FlowConfig& cfg)
+      : cfg_(cfg),
+        capacity_(std::max<std::uint32_t>(cfg.max_flows, 1)),
+        pool_(std::make_unique<FlowT[]>(capacity_)),
+        free_(std::make_unique<std::uint32_t[]>(capacity_)),
+        frags_(std::make_unique<FragmentSlot[]>(std::max<std::uint32_t>(cfg.fragment_slots, 1))) {
+    std::uint32_t slots = 1;
+    while (slots < capacity_ * 2) slots <<= 1;
+    slot_mask_ = slots - 1;
+    slots_ = std::make_unique<Slot[]>(slots);
+    for (std::uint32_t i = 0; i < capacity_; ++i) free_[i] = capacity_ - 1 - i;
+    free_count_ = capacity_;
+    timeouts_ = {cfg.idle_timeout_us, cfg.udp_idle_timeout_us, cfg.icmp_idle_timeout_us, 0};
+  }
+
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  const FlowTableStats& stats() const noexcept { return stats_; }
+  std::uint32_t capacity() const noexcept { return capacity_; }
+  TimeUs now() const noexcept { return now_; }
+
+  /// Accounts one decoded packet to its flow, first ending whatever flows
+  /// the packet's time has expired.
+  template <class Observer>
+  void process(const decode::Packet& p, Observer& obs) noexcept {
+    advance(p.ts_us, obs);
+    if (p.fragment == decode::Fragment::kLater) {
+      processLaterFragment(p, obs);
+      return;
+    }
+    bool src_is_lo = false;
+    const FlowKey key = makeKey(p, src_is_lo);
+    const std::uint64_t h = hashKey(key);
+    std::uint32_t idx = find(key, static_cast<std::uint32_t>(h));
+    if (idx != kNil && pool_[idx].list == kClosingList && isFreshSyn(p)) {
+      // Port reuse: a new connection on the 4-tuple of one that just closed.
+      end(idx, pool_[idx].close_reason, obs);
+      idx = kNil;
+    }
+    if (idx == kNil) idx = create(key, static_cast<std::uint32_t>(h), src_is_lo, p, obs);
+    FlowT& f = pool_[idx];
+    const Direction dir = src_is_lo == f.initiator_is_lo ? Direction::kForward : Direction::kBackward;
+    account(idx, f, p, dir, obs);
+    if (p.fragment == decode::Fragment::kFirst) rememberFragment(p, idx);
+    if (p.proto == decode::ipproto::kTcp) trackTcpClose(idx, f, p, dir, obs);
+  }
+
+  /// Moves time forward to `now` (packet time, or wall time on a quiet live
+  /// link) and ends or snapshots every flow whose deadline has passed.
+  template <class Observer>
+  void advance(TimeUs now, Observer& obs) noexcept {
+    if (now > now_) now_ = now;
+    while (lists_[kClosingList].head != kNil &&
+           pool_[lists_[kClosingList].head].close_deadline <= now_) {
+      const std::uint32_t idx = lists_[kClosingList].head;
+      end(idx, pool_[idx].close_reason, obs);
+    }
+    for (std::uint8_t l = 0; l < kClosingList; ++l) {
+      while (lists_[l].head != kNil && pool_[lists_[l].head].last_ts + timeouts_[l] < now_) {
+        end(lists_[l].head, EndReason::kIdleTimeout, obs);
+      }
+    }
+    if (cfg_.active_timeout_us <= 0) return;
+    while (active_.head != kNil && pool_[active_.head].active_deadline <= now_) {
+      const std::uint32_t idx = active_.head;
+      FlowT& f = pool_[idx];
+      if (f.dirty) {
+        obs.onSnapshot(f, now_);
+        ++f.window;
+        f.dirty = false;
+        ++stats_.ended[static_cast<std::size_t>(EndReason::kActiveTimeout)];
+      }
+      // Re-queue at the tail: now_ + timeout is the latest deadline of all,
+      // so the list stays ordered without a search.
+      unlink(active_, idx, 1);
+      f.active_deadline = now_ + cfg_.active_timeout_us;
+      pushBack(active_, idx, 1);
+    }
+  }
+
+  /// Ends every flow (reason shutdown, or the close reason of flows already
+  /// closing), in a fixed order so replays are deterministic.
+  template <class Observer>
+  void flushAll(Observer& obs) noexcept {
+    while (lists_[kClosingList].head != kNil) {
+      const std::uint32_t idx = lists_[kClosingList].head;
+      end(idx, pool_[idx].close_reason, obs);
+    }
+    for (;;) {
+      const std::uint32_t idx = oldest();
+      if (idx == kNil) break;
+      end(idx, EndReason::kShutdown, obs);
+    }
+  }
+
+ private:
+  static constexpr std::uint8_t kTcpList = 0, kUdpList = 1, kOtherList = 2, kClosingList = 3;
+
+  struct Slot {
+    std::uint32_t hash = 0;
+    std::uint32_t idx = kNil;
+  };
+  struct List {
+    std::uint32_t head = kNil;
+    std::uint32_t tail = kNil;
+  };
+  struct FragmentSlot {
+    IpAddress src;
+    IpAddress dst;
+    std::uint32_t id = 0;
+    std::uint32_t flow = kNil;
+    std::uint32_t generation = 0;
+    std::uint8_t proto = 0;
+    TimeUs ts = 0;
+  };
+
+  static bool isFreshSyn(const decode::Packet& p) noexcept {
+    return p.proto == decode::ipproto::kTcp &&
+           (p.tcp_flags & (decode::tcpflag::kSyn | decode::tcpflag::kAck)) == decode::tcpflag::kSyn;
+  }
+
+  static std::uint8_t listFor(std::uint8_t proto) noexcept {
+    if (proto == decode::ipproto::kTcp) return kTcpList;
+    if (proto == decode::ipproto::kUdp) return kUdpList;
+    return kOtherList;
+  }
+
+  std::uint32_t find(const FlowKey& key, std::uint32_t h) const noexcept {
+    for (std::uint32_t i = h & slot_mask_;; i = (i + 1) & slot_mask_) {
+      const Slot& s = slots_[i];
+      if (s.idx == kNil) return kNil;
+      if (s.hash == h && pool_[s.idx].key == key) return s.idx;
+    }
+  }
+
+  void insertSlot(std::uint32_t h, std::uint32_t idx) noexcept {
+    std::uint32_t i = h & slot_mask_;
+    while (slots_[i].idx != kNil) i = (i + 1) & slot_mask_;
+    slots_[i] = Slot{h, idx};
+  }
+
+  /// Linear-probing removal by backward shift, so no tombstones accumulate.
+  void eraseSlot(std::uint32_t h, std::uint32_t idx) noexcept {
+    std::uint32_t i = h & slot_mask_;
+    while (slots_[i].idx != idx) i = (i + 1) & slot_mask_;
+    for (std::uint32_t j = (i + 1) & slot_mask_;; j = (j + 1) & slot_mask_) {
+      if (slots_[j].idx == kNil) break;
+      const std::uint32_t home = slots_[j].hash & slot_mask_;
+      // Move j into the hole at i unless j's home lies cyclically in (i, j].
+      const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+      if (!stays) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = Slot{};
+  }
+
+  void pushBack(List& l, std::uint32_t idx, int link) noexcept {
+    FlowT& f = pool_[idx];
+    f.prev[link] = l.tail;
+    f.next[link] = kNil;
+    if (l.tail != kNil) pool_[l.tail].next[link] = idx; else l.head = idx;
+    l.tail = idx;
+  }
+
+  void unlink(List& l, std::uint32_t idx, int link) noexcept {
+    FlowT& f = pool_[idx];
+    if (f.prev[link] != kNil) pool_[f.prev[link]].next[link] = f.next[link]; else l.head = f.next[link];
+    if (f.next[link] != kNil) pool_[f.next[link]].prev[link] = f.prev[link]; else l.tail = f.prev[link];
+    f.prev[link] = f.next[link] = kNil;
+  }
+
+  /// The least recently seen flow across the timeout lists (closing flows,
+  /// being finished already, go first).
+  std::uint32_t oldest() const noexcept {
+    if (lists_[kClosingList].head != kNil) return lists_[kClosingList].head;
+    std::uint32_t best = kNil;
+    for (std::uint8_t l = 0; l < kClosingList; ++l) {
+      const std::uint32_t h = lists_[l].head;
+      if (h != kNil && (best == kNil || pool_[h].last_ts < pool_[best].last_ts)) best = h;
+    }
+    return best;
+  }
+
+  template <class Observer>
+  std::uint32_t create(const FlowKey& key, std::uint32_t h, bool src_is_lo,
+                       const decode::Packet& p, Observer& obs) noexcept {
+    if (free_count_ == 0) end(oldest(), EndReason::kEvicted, obs);
+    const std::uint32_t idx = free_[--free_count_];
+    FlowT& f = pool_[idx];
+    const std::uint32_t generation = f.generation + 1;
+    f = FlowT{};
+    f.generation = generation;
+    f.key = key;
+    f.hash32 = h;
+    f.initiator_is_lo = src_is_lo;
+    f.first_ts = f.last_ts = p.ts_us;
+    f.list = listFor(key.proto);
+    insertSlot(h, idx);
+    pushBack(lists_[f.list], idx, 0);
+    if (cfg_.active_timeout_us > 0) {
+      f.active_deadline = now_ + cfg_.active_timeout_us;
+      pushBack(active_, idx, 1);
+    }
+    ++stats_.created;
+    stats_.peak_active = std::max(stats_.peak_active, ++stats_.active);
+    obs.onStart(f, p);
+    return idx;
+  }
+
+  template <class Observer>
+  void end(std::uint32_t idx, EndReason reason, Observer& obs) noexcept {
+    FlowT& f = pool_[idx];
+    obs.onEnd(f, reason);
+    ++stats_.ended[static_cast<std::size_t>(reason)];
+    --stats_.active;
+    unlink(lists_[f.list], idx, 0);
+    if (cfg_.active_timeout_us > 0) unlink(active_, idx, 1);
+    eraseSlot(f.hash32, idx);
+    ++f.generation;  // fragments remembered for this flow no longer match
+    free_[free_count_++] = idx;
+  }
+
+  template <class Observer>
+  void account(std::uint32_t idx, FlowT& f, const decode::Packet& p, Direction dir,
+               Observer& obs) noexcept {
+    const auto d = static_cast<std::size_t>(dir);
+    ++f.pkts[d];
+    f.bytes[d] += p.wire_len;
+    f.payload_bytes[d] += p.payload_len;
+    f.tcp_flags[d] |= p.tcp_flags;
+    f.last_ts = std::max(f.last_ts, p.ts_us);
+    f.dirty = true;
+    if (f.list != kClosingList) {  // closing flows keep their close deadline
+      unlink(lists_[f.list], idx, 0);
+      pushBack(lists_[f.list], idx, 0);
+    }
+    obs.onPacket(f, p, dir);
+  }
+
+  template <class Observer>
+  void trackTcpClose(std::uint32_t idx, FlowT& f, const decode::Packet& p, Direction dir,
+                     Observer& obs) noexcept {
+    using namespace decode::tcpflag;
+    const std::uint8_t bit = dir == Direction::kForward ? 1 : 2;
+    if (f.list == kClosingList) {
+      // The ACK of the second FIN, from the side that closed first, is the
+      // last packet of a clean close.
+      if (f.close_reason == EndReason::kTcpFin && f.fin_dirs == 3 &&
+          (p.tcp_flags & (kFin | kSyn | kRst)) == 0 && (p.tcp_flags & kAck) &&
+          p.payload_len == 0 && bit == f.first_fin_dir) {
+        end(idx, EndReason::kTcpFin, obs);
+      }
+      return;
+    }
+    if (p.tcp_flags & kRst) {
+      beginClosing(idx, f, EndReason::kTcpRst);
+    } else if (p.tcp_flags & kFin) {
+      if (f.fin_dirs == 0) f.first_fin_dir = bit;
+      f.fin_dirs |= bit;
+      if (f.fin_dirs == 3) beginClosing(idx, f, EndReason::kTcpFin);
+    }
+  }
+
+  void beginClosing(std::uint32_t idx, FlowT& f, EndReason reason) noexcept {
+    unlink(lists_[f.list], idx, 0);
+    f.list = kClosingList;
+    f.close_reason = reason;
+    f.close_deadline = now_ + cfg_.tcp_close_linger_us;
+    pushBack(lists_[kClosingList], idx, 0);
+  }
+
+  std::uint32_t fragmentSlot(const IpAddress& src, const IpAddress& dst, std::uint32_t id,
+                             std::uint8_t proto) const noexcept {
+    FlowKey k;  // reuse the key hash over (src, dst, id, proto)
+    k.lo_addr = src;
+    k.hi_addr = dst;
+    k.lo_port = static_cast<std::uint16_t>(id >> 16);
+    k.hi_port = static_cast<std::uint16_t>(id);
+    k.proto = proto;
+    return static_cast<std::uint32_t>(hashKey(k) % std::max<std::uint32_t>(cfg_.fragment_slots, 1));
+  }
+
+  void rememberFragment(const decode::Packet& p, std::uint32_t idx) noexcept {
+    FragmentSlot& s = frags_[fragmentSlot(p.src, p.dst, p.frag_id, p.proto)];
+    s = FragmentSlot{p.src, p.dst, p.frag_id, idx, pool_[idx].generation, p.proto, p.ts_us};
+  }
+
+  template <class Observer>
+  void processLaterFragment(const decode::Packet& p, Observer& obs) noexcept {
+    const FragmentSlot& s = frags_[fragmentSlot(p.src, p.dst, p.frag_id, p.proto)];
+    const bool hit = s.flow != kNil && s.src == p.src && s.dst == p.dst && s.id == p.frag_id &&
+                     s.proto == p.proto && p.ts_us - s.ts <= cfg_.fragment_timeout_us &&
+                     pool_[s.flow].generation == s.generation;
+    if (!hit) {
+      ++stats_.fragments_unattributed;
+      return;
+    }
+    ++stats_.fragments_attributed;
+    FlowT& f = pool_[s.flow];
+    const Direction dir = p.src == f.initiatorAddr() ? Direction::kForward : Direction::kBackward;
+    account(s.flow, f, p, dir, obs);
+  }
+
+  FlowConfig cfg_;
+  std::uint32_t capacity_;
+  std::unique_ptr<FlowT[]> pool_;
+  std::unique_ptr<std::uint32_t[]> free_;
+  std::uint32_t free_count_ = 0;
+  std::unique_ptr<Slot[]> slots_;
+  std::uint32_t slot_mask_ = 0;
+  std::unique_ptr<FragmentSlot[]> frags_;
+  std::array<List, 4> lists_{};  // tcp, udp, other (by last seen), closing (by deadline)
+  std::array<TimeUs, 4> timeouts_{};
+  List active_{};  // by active-timeout deadline
+  TimeUs now_ = 0;
+  FlowTableStats stats_;
+};
+
+}  // namespace edgesense::flow

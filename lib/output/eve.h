@@ -1,0 +1,50 @@
+#pragma once
+/// EVE JSON output: flow records in the format Suricata made standard, so
+/// existing SIEM pipelines read them unchanged. Field names and types follow
+/// Suricata's schema; what edgesense adds sits in a top-level `edgesense`
+/// object. Formatting runs on whichever thread owns the sink.
+
+#include <cstdio>
+#include <string>
+
+#include "features/flow_record.h"
+
+namespace edgesense::output {
+
+/// "2026-01-01T00:00:00.000000+0000" (UTC, microseconds), as Suricata writes.
+void appendTimestamp(std::string& out, decode::TimeUs ts_us);
+
+/// Suricata's protocol name: "TCP", "UDP", "ICMP", "IPv6-ICMP", or the number.
+std::string protoName(std::uint8_t proto);
+
+struct EveOptions {
+  bool include_features = true;  // the feature vector under edgesense.features
+};
+
+/// Appends one `event_type: flow` record (no trailing newline).
+void appendFlowEvent(std::string& out, const features::FlowRecord& r, const EveOptions& opts);
+
+/// Writes the final record of every flow as one EVE line to a stdio stream.
+/// Interim (active-timeout) snapshots are not written: like Suricata, one
+/// flow record per flow, so records sum to exact totals.
+class EveFlowSink final : public features::RecordSink {
+ public:
+  /// Takes ownership of fp unless it is stdout.
+  EveFlowSink(std::FILE* fp, EveOptions opts);
+  ~EveFlowSink() override;
+  EveFlowSink(const EveFlowSink&) = delete;
+  EveFlowSink& operator=(const EveFlowSink&) = delete;
+
+  void onRecord(const features::FlowRecord& r) override;
+  /// Flushes; false if a write failed (disk full, closed pipe).
+  bool flush();
+  std::uint64_t written() const noexcept { return written_; }
+
+ private:
+  std::FILE* fp_;
+  EveOptions opts_;
+  std::string line_;
+  std::uint64_t written_ = 0;
+};
+
+}  // namespace edgesense::output
