@@ -1,0 +1,294 @@
+// flow: keys, directions, every way a flow ends, eviction, windows and
+// fragment attribution, driven by Packet values in packet time.
+
+#include "flow/flow_table.h"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+
+#include <vector>
+
+namespace edgesense::flow {
+namespace {
+
+using decode::Packet;
+using namespace decode::tcpflag;
+
+constexpr TimeUs kSecond = 1'000'000;
+constexpr TimeUs kT0 = 1'767'225'600 * kSecond;
+
+IpAddress v4(const char* s) {
+  std::uint8_t b[4];
+  inet_pton(AF_INET, s, b);
+  return IpAddress::fromV4(b);
+}
+
+Packet tcp(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
+           std::uint8_t flags, TimeUs ts, std::uint32_t len = 60) {
+  Packet p;
+  p.ts_us = ts;
+  p.src = v4(src);
+  p.dst = v4(dst);
+  p.src_port = sport;
+  p.dst_port = dport;
+  p.proto = decode::ipproto::kTcp;
+  p.ip_version = 4;
+  p.tcp_flags = flags;
+  p.wire_len = p.cap_len = len;
+  return p;
+}
+
+Packet udp(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport, TimeUs ts,
+           std::uint32_t len = 100) {
+  Packet p = tcp(src, sport, dst, dport, 0, ts, len);
+  p.proto = decode::ipproto::kUdp;
+  return p;
+}
+
+struct Ext {
+  int packets = 0;
+};
+
+struct Ended {
+  EndReason reason;
+  std::uint64_t pkts_fwd, pkts_bwd, bytes_fwd, bytes_bwd;
+  std::uint16_t initiator_port;
+  std::uint32_t window;
+  TimeUs first, last;
+};
+
+/// Records what the table reports.
+struct Recorder {
+  std::vector<Ended> ended;
+  std::vector<Ended> snapshots;
+  int started = 0;
+  int packets = 0;
+
+  static Ended of(const Flow<Ext>& f, EndReason r) {
+    return {r, f.pkts[0], f.pkts[1], f.bytes[0], f.bytes[1], f.initiatorPort(), f.window, f.first_ts, f.last_ts};
+  }
+  void onStart(Flow<Ext>&, const Packet&) { ++started; }
+  void onPacket(Flow<Ext>& f, const Packet&, Direction) { ++f.ext.packets; ++packets; }
+  void onSnapshot(const Flow<Ext>& f, TimeUs) { snapshots.push_back(of(f, EndReason::kActiveTimeout)); }
+  void onEnd(const Flow<Ext>& f, EndReason r) { ended.push_back(of(f, r)); }
+};
+
+FlowConfig config() {
+  FlowConfig c;
+  c.max_flows = 16;
+  return c;
+}
+
+TEST(FlowKey, BothDirectionsShareOneKey) {
+  bool a_lo = false, b_lo = false;
+  const FlowKey a = makeKey(tcp("10.0.0.2", 5000, "10.0.0.1", 80, 0, 0), a_lo);
+  const FlowKey b = makeKey(tcp("10.0.0.1", 80, "10.0.0.2", 5000, 0, 0), b_lo);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a_lo, b_lo);
+  EXPECT_EQ(hashKey(a), hashKey(b));
+  Packet other = tcp("10.0.0.2", 5000, "10.0.0.1", 80, 0, 0);
+  other.vlan[0] = 7;
+  bool lo = false;
+  EXPECT_FALSE(makeKey(other, lo) == a);  // VLAN is part of the key
+}
+
+TEST(FlowTable, FirstSenderIsTheInitiatorAndFinEndsTheFlow) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kSyn, kT0), r);
+  t.process(tcp("10.0.0.1", 80, "10.0.0.2", 5000, kSyn | kAck, kT0 + 1000), r);
+  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kAck, kT0 + 2000), r);
+  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kAck | kPsh, kT0 + 3000, 500), r);
+  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kFin | kAck, kT0 + 4000), r);
+  t.process(tcp("10.0.0.1", 80, "10.0.0.2", 5000, kFin | kAck, kT0 + 5000), r);
+  EXPECT_TRUE(r.ended.empty());  // waits for the last ACK
+  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kAck, kT0 + 6000), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  const Ended& e = r.ended[0];
+  EXPECT_EQ(e.reason, EndReason::kTcpFin);
+  EXPECT_EQ(e.initiator_port, 5000);
+  EXPECT_EQ(e.pkts_fwd, 5u);
+  EXPECT_EQ(e.pkts_bwd, 2u);
+  EXPECT_EQ(e.bytes_fwd, 60u * 4 + 500);
+  EXPECT_EQ(e.first, kT0);
+  EXPECT_EQ(e.last, kT0 + 6000);
+  EXPECT_EQ(r.packets, 7);
+  EXPECT_EQ(t.stats().active, 0u);
+  EXPECT_EQ(t.stats().ended[static_cast<int>(EndReason::kTcpFin)], 1u);
+}
+
+TEST(FlowTable, FinWithoutFinalAckEndsAfterTheLinger) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kFin | kAck, kT0), r);
+  t.process(tcp("10.0.0.1", 80, "10.0.0.2", 5000, kFin | kAck, kT0 + 1000), r);
+  t.advance(kT0 + kSecond, r);
+  EXPECT_TRUE(r.ended.empty());
+  t.advance(kT0 + 1000 + config().tcp_close_linger_us, r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kTcpFin);
+}
+
+TEST(FlowTable, RstEndsTheFlowAndLateRetransmissionsStayInIt) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kSyn, kT0), r);
+  t.process(tcp("10.0.0.1", 80, "10.0.0.2", 5000, kRst | kAck, kT0 + 100), r);
+  t.process(tcp("10.0.0.1", 80, "10.0.0.2", 5000, kRst | kAck, kT0 + 200), r);
+  t.advance(kT0 + 3 * kSecond, r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kTcpRst);
+  EXPECT_EQ(r.ended[0].pkts_bwd, 2u);
+  EXPECT_EQ(r.started, 1);
+}
+
+TEST(FlowTable, NewSynOnAClosingFlowStartsANewFlow) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kSyn, kT0), r);
+  t.process(tcp("10.0.0.1", 80, "10.0.0.2", 5000, kRst | kAck, kT0 + 100), r);
+  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kSyn, kT0 + 200), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kTcpRst);
+  EXPECT_EQ(r.started, 2);
+}
+
+TEST(FlowTable, IdleTimeoutSplitsAReusedTuple) {
+  FlowConfig c = config();
+  c.udp_idle_timeout_us = 120 * kSecond;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0), r);
+  t.process(udp("10.0.0.1", 53, "10.0.0.2", 53000, kT0 + 1000), r);
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0 + 120 * kSecond), r);  // not past
+  EXPECT_TRUE(r.ended.empty());
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0 + 241 * kSecond), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kIdleTimeout);
+  EXPECT_EQ(r.ended[0].pkts_fwd, 2u);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[1].reason, EndReason::kShutdown);
+  EXPECT_EQ(r.ended[1].pkts_fwd, 1u);
+}
+
+TEST(FlowTable, ProtocolsHaveTheirOwnIdleTimeouts) {
+  FlowConfig c = config();
+  c.idle_timeout_us = 100 * kSecond;
+  c.udp_idle_timeout_us = 10 * kSecond;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kAck, kT0), r);
+  t.process(udp("10.0.0.2", 5000, "10.0.0.1", 53, kT0), r);
+  t.advance(kT0 + 11 * kSecond, r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].initiator_port, 5000);
+  t.advance(kT0 + 101 * kSecond, r);
+  EXPECT_EQ(r.ended.size(), 2u);
+}
+
+TEST(FlowTable, ActiveTimeoutSnapshotsCumulativeWindows) {
+  FlowConfig c = config();
+  c.active_timeout_us = 30 * kSecond;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  // One packet every 0.5 s for 100 s.
+  for (int i = 0; i <= 200; ++i) {
+    t.process(udp("10.0.0.2", 4000, "10.0.0.1", 4001, kT0 + i * kSecond / 2), r);
+  }
+  t.flushAll(r);
+  ASSERT_EQ(r.snapshots.size(), 3u);  // at 30, 60 and 90 s
+  EXPECT_EQ(r.snapshots[0].window, 0u);
+  EXPECT_EQ(r.snapshots[1].window, 1u);
+  EXPECT_EQ(r.snapshots[2].window, 2u);
+  EXPECT_EQ(r.snapshots[0].pkts_fwd, 60u);  // packets before the 30 s deadline
+  EXPECT_LT(r.snapshots[0].pkts_fwd, r.snapshots[1].pkts_fwd);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].window, 3u);
+  EXPECT_EQ(r.ended[0].pkts_fwd, 201u);  // the final record has the exact total
+  EXPECT_EQ(t.stats().ended[static_cast<int>(EndReason::kActiveTimeout)], 3u);
+}
+
+TEST(FlowTable, QuietFlowsGetNoEmptySnapshots) {
+  FlowConfig c = config();
+  c.active_timeout_us = 30 * kSecond;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  t.process(udp("10.0.0.2", 4000, "10.0.0.1", 4001, kT0), r);
+  t.advance(kT0 + 31 * kSecond, r);
+  t.advance(kT0 + 62 * kSecond, r);
+  t.advance(kT0 + 93 * kSecond, r);
+  EXPECT_EQ(r.snapshots.size(), 1u);
+}
+
+TEST(FlowTable, FullTableEvictsTheLeastRecentlySeen) {
+  FlowConfig c = config();
+  c.max_flows = 4;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  for (std::uint16_t i = 0; i < 4; ++i) t.process(udp("10.0.0.2", 1000 + i, "10.0.0.1", 53, kT0 + i), r);
+  t.process(udp("10.0.0.2", 1000, "10.0.0.1", 53, kT0 + 10), r);  // 1000 is fresh again
+  t.process(udp("10.0.0.2", 2000, "10.0.0.1", 53, kT0 + 11), r);  // evicts 1001
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kEvicted);
+  EXPECT_EQ(r.ended[0].initiator_port, 1001);
+  EXPECT_EQ(t.stats().active, 4u);
+  EXPECT_EQ(t.stats().ended[static_cast<int>(EndReason::kEvicted)], 1u);
+  t.flushAll(r);
+  EXPECT_EQ(r.ended.size(), 5u);
+  EXPECT_EQ(t.stats().active, 0u);
+}
+
+TEST(FlowTable, ChurnKeepsEveryPacketAccounted) {
+  // Many flows through a small table: every packet lands in exactly one
+  // reported flow, whatever was evicted or expired (exercises the
+  // backward-shift deletion of the hash table).
+  FlowConfig c = config();
+  c.max_flows = 64;
+  c.udp_idle_timeout_us = 2 * kSecond;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  std::uint64_t x = 12345;
+  const int kPackets = 20000;
+  for (int i = 0; i < kPackets; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const auto port = static_cast<std::uint16_t>(1000 + (x >> 33) % 300);
+    const bool reply = (x >> 20) & 1;
+    const Packet p = reply ? udp("10.0.0.1", 53, "10.0.0.2", port, kT0 + i * 1000)
+                           : udp("10.0.0.2", port, "10.0.0.1", 53, kT0 + i * 1000);
+    t.process(p, r);
+  }
+  t.flushAll(r);
+  std::uint64_t total = 0;
+  for (const Ended& e : r.ended) total += e.pkts_fwd + e.pkts_bwd;
+  EXPECT_EQ(total, static_cast<std::uint64_t>(kPackets));
+  EXPECT_EQ(static_cast<std::uint64_t>(r.started), r.ended.size());
+  EXPECT_GT(t.stats().ended[static_cast<int>(EndReason::kEvicted)], 0u);
+  EXPECT_EQ(t.stats().active, 0u);
+}
+
+TEST(FlowTable, LaterFragmentsJoinTheirFirstFragmentsFlow) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  Packet first = udp("10.0.0.2", 1000, "10.0.0.1", 2000, kT0, 1514);
+  first.fragment = decode::Fragment::kFirst;
+  first.frag_id = 77;
+  Packet later = udp("10.0.0.2", 0, "10.0.0.1", 0, kT0 + 10, 600);
+  later.fragment = decode::Fragment::kLater;
+  later.frag_id = 77;
+  Packet orphan = later;
+  orphan.frag_id = 78;
+  t.process(first, r);
+  t.process(later, r);
+  t.process(orphan, r);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].pkts_fwd, 2u);
+  EXPECT_EQ(r.ended[0].bytes_fwd, 1514u + 600u);
+  EXPECT_EQ(t.stats().fragments_attributed, 1u);
+  EXPECT_EQ(t.stats().fragments_unattributed, 1u);
+}
+
+}  // namespace
+}  // namespace edgesense::flow
