@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -93,6 +95,14 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   j.key("hosts").beginObject();
   j.field("tracked", rx.hostStats().entries);
   j.field("evicted", rx.hostStats().evicted);
+  j.endObject();
+  j.key("memory").beginObject();
+  j.field("bytes_per_flow", static_cast<std::uint64_t>(pipeline::RxLoop::bytesPerFlow()));
+  j.field("bytes_per_host", static_cast<std::uint64_t>(features::HostTable::bytesPerHost()));
+  j.field("flow_capacity", rx.flowCapacity());
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  j.field("peak_rss_bytes", static_cast<std::uint64_t>(usage.ru_maxrss) * 1024);
   j.endObject();
   j.field("truncated_files", src.truncated_files);
   j.key("warnings").beginArray();

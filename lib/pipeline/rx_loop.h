@@ -42,6 +42,7 @@ class RxLoop {
   const RxStats& stats() const noexcept { return stats_; }
   const flow::FlowTableStats& flowStats() const noexcept { return table_.stats(); }
   const features::HostTableStats& hostStats() const noexcept { return hosts_.stats(); }
+  std::uint32_t flowCapacity() const noexcept { return table_.capacity(); }
   /// Bytes of memory held per tracked flow: table slot, pool entry, hash slots.
   static std::size_t bytesPerFlow() noexcept;
 

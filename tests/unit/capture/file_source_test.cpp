@@ -57,7 +57,9 @@ TEST_F(FileSourceTest, ReadsPcapNanosecondPcapAndPcapngInOrder) {
     EXPECT_EQ(f.wire_len, frame(0).bytes.size());
     EXPECT_EQ(f.cap_len, f.wire_len);
     // Nanosecond files are read at microsecond precision.
-    if (n == 1) EXPECT_EQ(f.ts_us - last, 1000);
+    if (n == 1) {
+      EXPECT_EQ(f.ts_us - last, 1000);
+    }
     last = f.ts_us;
     ++n;
   }

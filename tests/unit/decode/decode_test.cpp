@@ -299,7 +299,9 @@ TEST(Decode, EveryPrefixOfAFrameIsSafe) {
     v.cap_len = v.wire_len = static_cast<std::uint32_t>(n);
     Packet p;
     const DecodeError e = decode(v, p);
-    if (n < 14 + 4 + 20 + 20) EXPECT_NE(e, DecodeError::kNone) << n;
+    if (n < 14 + 4 + 20 + 20) {
+      EXPECT_NE(e, DecodeError::kNone) << n;
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 #include "output/csv.h"
 #include "output/eve.h"
 #include "output/json_writer.h"
+#include "features/running_stats.h"
 
 namespace edgesense::output {
 namespace {
