@@ -50,14 +50,14 @@ FlowRecord sample() {
 TEST(Eve, FlowRecordHasSuricataFieldsAndTheFeatures) {
   std::string line;
   appendFlowEvent(line, sample(), EveOptions{});
-  const auto j = nlohmann::json::parse(line);
+  const auto j = nlohmann::ordered_json::parse(line);  // keeps the written order
   EXPECT_EQ(j["event_type"], "flow");
   EXPECT_EQ(j["timestamp"], "2026-01-01T00:00:00.000001+0000");
   EXPECT_EQ(j["flow_id"], 123456789);
   EXPECT_EQ(j["src_ip"], "2001:db8::1");
   EXPECT_EQ(j["dest_port"], 443);
   EXPECT_EQ(j["proto"], "TCP");
-  EXPECT_EQ(j["vlan"], nlohmann::json::array({10, 20}));
+  EXPECT_EQ(j["vlan"], nlohmann::ordered_json::array({10, 20}));
   EXPECT_EQ(j["flow"]["pkts_toserver"], 10);
   EXPECT_EQ(j["flow"]["bytes_toclient"], 15000);
   EXPECT_EQ(j["flow"]["end"], "2026-01-01T00:01:01.500000+0000");
