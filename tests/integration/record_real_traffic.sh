@@ -78,6 +78,15 @@ in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 spawn() { local ns=$1; shift; ip netns exec "$ns" "$@" & pids+=("$!"); }
 
 # --- topology -------------------------------------------------------------
+# Namespaces left by an earlier run of this script that was killed outright
+# (SIGKILL skips the trap): only ours, by name, and only if that run is gone.
+for ns in $(ip netns list | awk '{print $1}' | grep -E '^es[0-9]+-(br|srv|cli1|cli2)$' || true); do
+  owner=${ns%%-*}
+  kill -0 "${owner#es}" 2>/dev/null && continue
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+  ip netns del "$ns" 2>/dev/null && log "deleted stale namespace $ns" || true
+done
+
 for ns in "$ns_br" "$ns_srv" "$ns_cli1" "$ns_cli2"; do
   ip netns add "$ns"
   namespaces+=("$ns")
