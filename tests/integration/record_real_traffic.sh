@@ -84,7 +84,7 @@ for ns in $(ip netns list | awk '{print $1}' | grep -E '^es[0-9]+-(br|srv|cli1|c
   owner=${ns%%-*}
   kill -0 "${owner#es}" 2>/dev/null && continue
   for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-  ip netns del "$ns" 2>/dev/null && log "deleted stale namespace $ns" || true
+  if ip netns del "$ns" 2>/dev/null; then log "deleted stale namespace $ns"; fi
 done
 
 for ns in "$ns_br" "$ns_srv" "$ns_cli1" "$ns_cli2"; do

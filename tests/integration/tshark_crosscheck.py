@@ -49,7 +49,6 @@ import argparse
 import collections
 import ipaddress
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -92,7 +91,7 @@ L4_ERRORS = ["tcp.bogus_header_length", "udp.length.bad", "udp.length.bad_zero"]
 
 FIELDS = [
     "frame.number", "frame.len", "frame.protocols", "vlan.id", "ieee8021ad.id",
-    "ip.src", "ip.dst", "ip.proto", "ip.id", "ip.flags.mf", "ip.frag_offset",
+    "ip.src", "ip.dst", "ip.proto", "ip.flags.mf", "ip.frag_offset",
     "ipv6.src", "ipv6.dst", "ipv6.nxt", *sorted(set(IPV6_EXT_NEXT.values())),
     "ipv6.fraghdr.offset", "ipv6.fraghdr.more",
     # The last fixed-header field of each transport: present only when the
@@ -191,7 +190,7 @@ def run_edgesense(binary, pcap, extra, out):
 def edgesense_conversations(eve_path):
     convs = collections.defaultdict(Conversation)
     records = 0
-    for n, line in enumerate(eve_path.read_text().splitlines(), 1):
+    for line in eve_path.read_text().splitlines():
         r = json.loads(line)
         if r.get("event_type") != "flow":
             continue
@@ -500,6 +499,10 @@ def main():
           f"unattributed {frag.get('unattributed', 0)}; {records} flow records")
     print(f"  conversations: tshark {len(ts)}, edgesense {len(es)}, compared {compared}, "
           f"matched {matched}, ratio {ratio:.6f} (minimum {args.min_match})")
+    evicted = summary.get("flows", {}).get("ended", {}).get("evicted", 0)
+    if evicted:
+        print(f"  note: edgesense evicted {evicted} flows from its full table; their "
+              "conversations may show ICMP queries split over several flows")
     if stats["frames"] != summary["packets"]:
         print(f"  note: tshark read {stats['frames']} frames, edgesense {summary['packets']} packets")
     if mismatched:
