@@ -2,6 +2,8 @@
 // hands over to the subcommand; each one wires the pipeline stages it needs.
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 
@@ -9,6 +11,8 @@
 
 int main(int argc, char** argv) {
   using namespace edgesense::daemon;
+  // Logs go to stderr (journald under systemd); stdout may carry EVE records.
+  spdlog::set_default_logger(spdlog::stderr_color_st("edgesense"));
   CLI::App app{"edgesense: packet-capture sensor that tracks flows and scores them"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("edgesense ") + EDGESENSE_VERSION);

@@ -32,16 +32,26 @@ static_assert(sizeof(FlowKey) == 44);
 /// Packet direction relative to the flow's initiator.
 enum class Direction : std::uint8_t { kForward = 0, kBackward = 1 };
 
+/// ICMP "ports" (type/code and identifier, see decode::Packet) belong to the
+/// exchange, not to an endpoint, so they stay in place when the addresses
+/// are ordered.
+constexpr bool portsAreEndpoints(std::uint8_t proto) noexcept {
+  return proto != decode::ipproto::kIcmp && proto != decode::ipproto::kIcmpv6;
+}
+
 /// Builds the canonical key of p; sets src_is_lo when p's sender is the lower
 /// endpoint.
 inline FlowKey makeKey(const decode::Packet& p, bool& src_is_lo) noexcept {
   FlowKey k;
+  const bool endpoints = portsAreEndpoints(p.proto);
   const int cmp = std::memcmp(p.src.bytes.data(), p.dst.bytes.data(), 16);
-  src_is_lo = cmp < 0 || (cmp == 0 && p.src_port <= p.dst_port);
-  if (src_is_lo) {
-    k.lo_addr = p.src, k.hi_addr = p.dst, k.lo_port = p.src_port, k.hi_port = p.dst_port;
+  src_is_lo = cmp < 0 || (cmp == 0 && (!endpoints || p.src_port <= p.dst_port));
+  k.lo_addr = src_is_lo ? p.src : p.dst;
+  k.hi_addr = src_is_lo ? p.dst : p.src;
+  if (src_is_lo || !endpoints) {
+    k.lo_port = p.src_port, k.hi_port = p.dst_port;
   } else {
-    k.lo_addr = p.dst, k.hi_addr = p.src, k.lo_port = p.dst_port, k.hi_port = p.src_port;
+    k.lo_port = p.dst_port, k.hi_port = p.src_port;
   }
   k.vlan_outer = p.vlan[0];
   k.vlan_inner = p.vlan[1];

@@ -92,8 +92,13 @@ struct Flow {
 
   const IpAddress& initiatorAddr() const { return initiator_is_lo ? key.lo_addr : key.hi_addr; }
   const IpAddress& responderAddr() const { return initiator_is_lo ? key.hi_addr : key.lo_addr; }
-  std::uint16_t initiatorPort() const { return initiator_is_lo ? key.lo_port : key.hi_port; }
-  std::uint16_t responderPort() const { return initiator_is_lo ? key.hi_port : key.lo_port; }
+  /// For ICMP: type << 8 | code, and the identifier (see decode::Packet).
+  std::uint16_t initiatorPort() const {
+    return initiator_is_lo || !portsAreEndpoints(key.proto) ? key.lo_port : key.hi_port;
+  }
+  std::uint16_t responderPort() const {
+    return initiator_is_lo || !portsAreEndpoints(key.proto) ? key.hi_port : key.lo_port;
+  }
   std::uint64_t totalPackets() const { return pkts[0] + pkts[1]; }
 };
 

@@ -93,6 +93,27 @@ TEST(FlowKey, BothDirectionsShareOneKey) {
   EXPECT_FALSE(makeKey(other, lo) == a);  // VLAN is part of the key
 }
 
+TEST(FlowKey, IcmpRequestAndReplyShareOneKey) {
+  // decode gives both the request's type in src_port and the id in dst_port.
+  Packet req = udp("10.0.0.2", 8 << 8, "10.0.0.1", 77, 0);
+  req.proto = decode::ipproto::kIcmp;
+  Packet rep = udp("10.0.0.1", 8 << 8, "10.0.0.2", 77, 0);
+  rep.proto = decode::ipproto::kIcmp;
+  bool a_lo = false, b_lo = false;
+  EXPECT_EQ(makeKey(req, a_lo), makeKey(rep, b_lo));
+  EXPECT_NE(a_lo, b_lo);
+
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(req, r);
+  t.process(rep, r);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].pkts_fwd, 1u);
+  EXPECT_EQ(r.ended[0].pkts_bwd, 1u);
+  EXPECT_EQ(r.ended[0].initiator_port, 8 << 8);  // the type stays with the initiator
+}
+
 TEST(FlowTable, FirstSenderIsTheInitiatorAndFinEndsTheFlow) {
   FlowTable<Ext> t(config());
   Recorder r;
