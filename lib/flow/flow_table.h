@@ -14,6 +14,8 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <new>
+#include <type_traits>
 #include <string_view>
 
 #include "decode/packet.h"
@@ -83,7 +85,6 @@ struct Flow {
   bool dirty = false;         // packets since the last snapshot
   std::uint32_t window = 0;   // interim snapshots emitted so far
   std::uint32_t hash32 = 0;
-  std::uint32_t generation = 0;
   TimeUs close_deadline = 0;
   TimeUs active_deadline = 0;
   std::array<std::uint32_t, 2> prev{kNil, kNil};  // [0] timeout list, [1] active list
@@ -110,7 +111,8 @@ class FlowTable {
   explicit FlowTable(const FlowConfig& cfg)
       : cfg_(cfg),
         capacity_(std::max<std::uint32_t>(cfg.max_flows, 1)),
-        pool_(std::make_unique<FlowT[]>(capacity_)),
+        pool_(allocatePool(capacity_)),
+        generations_(std::make_unique<std::uint32_t[]>(capacity_)),
         free_(std::make_unique<std::uint32_t[]>(capacity_)),
         frags_(std::make_unique<FragmentSlot[]>(std::max<std::uint32_t>(cfg.fragment_slots, 1))) {
     std::uint32_t slots = 1;
@@ -298,10 +300,7 @@ class FlowTable {
                        const decode::Packet& p, Observer& obs) noexcept {
     if (free_count_ == 0) end(oldest(), EndReason::kEvicted, obs);
     const std::uint32_t idx = free_[--free_count_];
-    FlowT& f = pool_[idx];
-    const std::uint32_t generation = f.generation + 1;
-    f = FlowT{};
-    f.generation = generation;
+    FlowT& f = *std::construct_at(&pool_[idx]);
     f.key = key;
     f.hash32 = h;
     f.initiator_is_lo = src_is_lo;
@@ -328,7 +327,7 @@ class FlowTable {
     unlink(lists_[f.list], idx, 0);
     if (cfg_.active_timeout_us > 0) unlink(active_, idx, 1);
     eraseSlot(f.hash32, idx);
-    ++f.generation;  // fragments remembered for this flow no longer match
+    ++generations_[idx];  // fragments remembered for this flow no longer match
     free_[free_count_++] = idx;
   }
 
@@ -394,7 +393,7 @@ class FlowTable {
 
   void rememberFragment(const decode::Packet& p, std::uint32_t idx) noexcept {
     FragmentSlot& s = frags_[fragmentSlot(p.src, p.dst, p.frag_id, p.proto)];
-    s = FragmentSlot{p.src, p.dst, p.frag_id, idx, pool_[idx].generation, p.proto, p.ts_us};
+    s = FragmentSlot{p.src, p.dst, p.frag_id, idx, generations_[idx], p.proto, p.ts_us};
   }
 
   template <class Observer>
@@ -402,7 +401,7 @@ class FlowTable {
     const FragmentSlot& s = frags_[fragmentSlot(p.src, p.dst, p.frag_id, p.proto)];
     const bool hit = s.flow != kNil && s.src == p.src && s.dst == p.dst && s.id == p.frag_id &&
                      s.proto == p.proto && p.ts_us - s.ts <= cfg_.fragment_timeout_us &&
-                     pool_[s.flow].generation == s.generation;
+                     generations_[s.flow] == s.generation;
     if (!hit) {
       ++stats_.fragments_unattributed;
       return;
@@ -415,7 +414,22 @@ class FlowTable {
 
   FlowConfig cfg_;
   std::uint32_t capacity_;
-  std::unique_ptr<FlowT[]> pool_;
+  /// Raw storage for the flows, constructed in place when a slot is taken:
+  /// the pages of slots never used are never touched, so resident memory
+  /// follows the flows actually tracked, not the capacity.
+  struct PoolDeleter {
+    void operator()(FlowT* p) const noexcept {
+      ::operator delete[](p, std::align_val_t{alignof(FlowT)});
+    }
+  };
+  static std::unique_ptr<FlowT[], PoolDeleter> allocatePool(std::uint32_t n) {
+    static_assert(std::is_trivially_destructible_v<FlowT>, "flows are dropped without destruction");
+    void* raw = ::operator new[](sizeof(FlowT) * n, std::align_val_t{alignof(FlowT)});
+    return std::unique_ptr<FlowT[], PoolDeleter>(static_cast<FlowT*>(raw));
+  }
+
+  std::unique_ptr<FlowT[], PoolDeleter> pool_;
+  std::unique_ptr<std::uint32_t[]> generations_;  // bumped when a slot's flow ends
   std::unique_ptr<std::uint32_t[]> free_;
   std::uint32_t free_count_ = 0;
   std::unique_ptr<Slot[]> slots_;

@@ -16,9 +16,9 @@ RxLoop::RxLoop(const RxConfig& cfg, capture::PacketSource& source, features::Rec
       table_(cfg.flows) {}
 
 std::size_t RxLoop::bytesPerFlow() noexcept {
-  // Pool entry, free-list entry, and two hash slots (the table is kept at
-  // most half full).
-  return sizeof(features::FeatureFlow) + sizeof(std::uint32_t) + 2 * 2 * sizeof(std::uint32_t);
+  // Pool entry, generation, free-list entry, and two hash slots of 8 bytes
+  // (the table is kept at most half full).
+  return sizeof(features::FeatureFlow) + 2 * sizeof(std::uint32_t) + 2 * 2 * sizeof(std::uint32_t);
 }
 
 void RxLoop::pace(decode::TimeUs ts) noexcept {

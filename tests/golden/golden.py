@@ -44,7 +44,7 @@ def normalized_summary(path):
     data = json.loads(path.read_text())
     for key in VOLATILE_SUMMARY_KEYS:
         data.pop(key, None)
-    data.get("memory", {}).pop("peak_rss_bytes", None)
+    data.pop("memory", None)  # layout- and machine-dependent
     # Warnings name the file by its path; keep only what follows the path.
     data["warnings"] = [w.split(": ", 1)[-1] for w in data.get("warnings", [])]
     return json.dumps(data, indent=1, sort_keys=False) + "\n"
