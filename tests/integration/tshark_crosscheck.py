@@ -181,7 +181,10 @@ def run_edgesense(binary, pcap, extra, out):
     eve, summary = out / "eve.json", out / "summary.json"
     cmd = [binary, "replay", "--eve", str(eve), "--summary", str(summary), "--no-features-in-eve",
            "--idle-timeout", "1e7", "--active-timeout", "0", *extra, str(pcap)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        fail(f"cannot run edgesense: {e}")
     if proc.returncode != 0:
         fail(f"edgesense exited with {proc.returncode}: {' '.join(cmd)}\n{proc.stderr}")
     return eve, json.loads(summary.read_text())
@@ -226,7 +229,10 @@ def run_tshark(pcap, args, fields):
            "-E", "occurrence=a", "-E", "aggregator=;", "-E", "quote=n"]
     for f in fields:
         cmd += ["-e", f]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        fail(f"cannot run tshark: {e}")
     if proc.returncode != 0:
         fail(f"tshark exited with {proc.returncode}: {' '.join(cmd)}\n{proc.stderr}")
     return proc.stdout.splitlines()
