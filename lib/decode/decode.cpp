@@ -142,7 +142,13 @@ DecodeError decodeTransport(Cursor& c, std::uint32_t ip_payload, Packet& out) no
     }
     case ipproto::kUdp: {
       if (!c.has(8)) return DecodeError::kTruncatedUdp;
-      if (ip_payload < 8 || c.be16(4) < 8) return DecodeError::kBadUdpLength;
+      // The UDP length must fit what the IP header declares (a shorter one
+      // is padding, which IP allows); a first fragment holds only part.
+      const std::uint16_t udp_len = c.be16(4);
+      const bool whole = out.fragment == Fragment::kNone;
+      if (ip_payload < 8 || udp_len < 8 || (whole && udp_len > ip_payload)) {
+        return DecodeError::kBadUdpLength;
+      }
       out.src_port = c.be16(0);
       out.dst_port = c.be16(2);
       out.payload_len = ip_payload - 8;

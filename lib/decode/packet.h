@@ -33,8 +33,16 @@ const char* linkTypeName(LinkType link) noexcept;
 
 /// An IPv4 or IPv6 address. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so
 /// both families compare, hash and order the same way.
-struct IpAddress {
+struct alignas(8) IpAddress {
   std::array<std::uint8_t, 16> bytes{};
+
+  /// The address as two machine words, for hashing and ordering (any
+  /// consistent order will do; this one is not numeric).
+  std::uint64_t word(int i) const noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, bytes.data() + 8 * i, 8);
+    return w;
+  }
 
   static IpAddress fromV4(const std::uint8_t* p) noexcept {
     IpAddress a;

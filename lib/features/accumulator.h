@@ -33,22 +33,22 @@ class FlowAccumulator {
       active_start_ = burst_start_ = ts;
     } else {
       const TimeUs gap = ts > last_ts_ ? ts - last_ts_ : 0;
-      iat_all_.add(seconds(gap));
+      iat_all_.add(static_cast<std::uint64_t>(gap));
       if (gap > params.idle_threshold_us) {
-        active_.add(seconds(last_ts_ - active_start_));
-        idle_.add(seconds(gap));
+        active_.add(static_cast<std::uint64_t>(last_ts_ - active_start_));
+        idle_.add(static_cast<std::uint64_t>(gap));
         active_start_ = ts;
       }
       if (gap > params.burst_gap_us) {
-        burst_bytes_.add(static_cast<double>(cur_burst_bytes_));
-        burst_duration_.add(seconds(last_ts_ - burst_start_));
-        burst_gap_.add(seconds(gap));
+        burst_bytes_.add(cur_burst_bytes_);
+        burst_duration_.add(static_cast<std::uint64_t>(last_ts_ - burst_start_));
+        burst_gap_.add(static_cast<std::uint64_t>(gap));
         burst_start_ = ts;
         cur_burst_bytes_ = 0;
       }
     }
     if (dir_seen_ & (1u << d)) {
-      iat_[d].add(seconds(ts > last_dir_ts_[d] ? ts - last_dir_ts_[d] : 0));
+      iat_[d].add(static_cast<std::uint64_t>(ts > last_dir_ts_[d] ? ts - last_dir_ts_[d] : 0));
     } else if (p.proto == decode::ipproto::kTcp) {
       init_window_[d] = p.tcp_window;
     }
@@ -78,7 +78,8 @@ class FlowAccumulator {
   TimeUs lastTs() const noexcept { return last_ts_; }
 
  private:
-  static double seconds(TimeUs us) noexcept { return static_cast<double>(us) * 1e-6; }
+  static constexpr double kSecondsPerUs = 1e-6;
+  static double seconds(TimeUs us) noexcept { return static_cast<double>(us) * kSecondsPerUs; }
 
   void countTcp(std::uint8_t flags, std::size_t d) noexcept {
     using namespace decode::tcpflag;

@@ -75,19 +75,20 @@ void FlowAccumulator::finish(const std::array<std::uint64_t, 2>& pkts,
   set(Feature::kBytesPerSecond, duration > 0 ? total_bytes / duration : kNaN);
   set(Feature::kPacketsPerSecond, duration > 0 ? total_pkts / duration : kNaN);
 
-  auto stats4 = [&set](const RunningStats& s, Feature first) {
+  auto stats4 = [&set](const RunningStats& s, Feature first, double scale) {
     const auto i = static_cast<std::uint16_t>(first);
-    set(static_cast<Feature>(i + 0), s.minOrNaN());
-    set(static_cast<Feature>(i + 1), s.maxOrNaN());
-    set(static_cast<Feature>(i + 2), s.meanOrNaN());
-    set(static_cast<Feature>(i + 3), s.stdOrNaN());
+    set(static_cast<Feature>(i + 0), s.minOrNaN(scale));
+    set(static_cast<Feature>(i + 1), s.maxOrNaN(scale));
+    set(static_cast<Feature>(i + 2), s.meanOrNaN(scale));
+    set(static_cast<Feature>(i + 3), s.stdOrNaN(scale));
   };
-  stats4(len_[0], Feature::kFwdLenMin);
-  stats4(len_[1], Feature::kBwdLenMin);
-  stats4(RunningStats::merge(len_[0], len_[1]), Feature::kLenMin);
-  stats4(iat_[0], Feature::kFwdIatMin);
-  stats4(iat_[1], Feature::kBwdIatMin);
-  stats4(iat_all_, Feature::kIatMin);
+  constexpr double kBytes = 1, kUs = kSecondsPerUs;
+  stats4(len_[0], Feature::kFwdLenMin, kBytes);
+  stats4(len_[1], Feature::kBwdLenMin, kBytes);
+  stats4(RunningStats::merge(len_[0], len_[1]), Feature::kLenMin, kBytes);
+  stats4(iat_[0], Feature::kFwdIatMin, kUs);
+  stats4(iat_[1], Feature::kBwdIatMin, kUs);
+  stats4(iat_all_, Feature::kIatMin, kUs);
 
   const bool tcp = proto == decode::ipproto::kTcp;
   for (std::size_t d = 0; d < 2; ++d) {
@@ -104,29 +105,30 @@ void FlowAccumulator::finish(const std::array<std::uint64_t, 2>& pkts,
 
   // Close the periods still open at the snapshot, on copies.
   RunningStats active = active_;
-  if (packets_ > 0) active.add(seconds(last_ts_ - active_start_));
-  set(Feature::kActiveMean, active.meanOrNaN());
-  set(Feature::kActiveMax, active.maxOrNaN());
-  set(Feature::kActiveStd, active.stdOrNaN());
-  set(Feature::kIdleMean, idle_.meanOrNaN());
-  set(Feature::kIdleMax, idle_.maxOrNaN());
-  set(Feature::kIdleStd, idle_.stdOrNaN());
+  if (packets_ > 0) active.add(static_cast<std::uint64_t>(last_ts_ - active_start_));
+  set(Feature::kActiveMean, active.meanOrNaN(kUs));
+  set(Feature::kActiveMax, active.maxOrNaN(kUs));
+  set(Feature::kActiveStd, active.stdOrNaN(kUs));
+  set(Feature::kIdleMean, idle_.meanOrNaN(kUs));
+  set(Feature::kIdleMax, idle_.maxOrNaN(kUs));
+  set(Feature::kIdleStd, idle_.stdOrNaN(kUs));
 
   RunningStats bursts = burst_bytes_;
   RunningStats durations = burst_duration_;
   if (packets_ > 0) {
-    bursts.add(static_cast<double>(cur_burst_bytes_));
-    durations.add(seconds(last_ts_ - burst_start_));
+    bursts.add(cur_burst_bytes_);
+    durations.add(static_cast<std::uint64_t>(last_ts_ - burst_start_));
   }
-  set(Feature::kBurstCount, bursts.n);
+  set(Feature::kBurstCount, static_cast<double>(bursts.n));
   set(Feature::kBurstBytesMean, bursts.meanOrNaN());
   set(Feature::kBurstBytesMax, bursts.maxOrNaN());
   set(Feature::kBurstBytesStd, bursts.stdOrNaN());
-  set(Feature::kBurstDurationMean, durations.meanOrNaN());
-  set(Feature::kBurstGapMean, burst_gap_.meanOrNaN());
-  set(Feature::kBurstGapMax, burst_gap_.maxOrNaN());
-  set(Feature::kBurstGapStd, burst_gap_.stdOrNaN());
-  set(Feature::kBurstLargestShare, total_bytes > 0 && bursts.n ? bursts.max / total_bytes : kNaN);
+  set(Feature::kBurstDurationMean, durations.meanOrNaN(kUs));
+  set(Feature::kBurstGapMean, burst_gap_.meanOrNaN(kUs));
+  set(Feature::kBurstGapMax, burst_gap_.maxOrNaN(kUs));
+  set(Feature::kBurstGapStd, burst_gap_.stdOrNaN(kUs));
+  set(Feature::kBurstLargestShare,
+      total_bytes > 0 && bursts.n ? static_cast<double>(bursts.max) / total_bytes : kNaN);
   set(Feature::kDownUpRatio, bytes[0] > 0 ? static_cast<double>(bytes[1]) / static_cast<double>(bytes[0]) : kNaN);
 
   for (std::uint32_t i = 0; i < kFirstPackets; ++i) {

@@ -5,7 +5,6 @@
 
 #include "features/running_stats.h"
 
-#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -29,21 +28,48 @@ std::uint64_t hashAddress(const IpAddress& a) noexcept {
   return mix(w[0] ^ mix(w[1]));
 }
 
-struct Bitmap {
-  std::array<std::uint64_t, kBits / 64> w{};
-  void set(std::uint64_t h) noexcept { w[(h >> 6) % w.size()] |= 1ULL << (h & 63); }
-  Bitmap operator|(const Bitmap& o) const noexcept {
-    Bitmap r;
-    for (std::size_t i = 0; i < w.size(); ++i) r.w[i] = w[i] | o.w[i];
-    return r;
+/// Linear counting: the distinct-count estimate for a 256-bit bitmap with
+/// `ones` bits set, -m ln(zeros / m), tabulated once (no log per read).
+const std::array<float, kBits + 1>& linearCounts() {
+  static const std::array<float, kBits + 1> table = [] {
+    std::array<float, kBits + 1> t{};
+    for (int ones = 0; ones <= kBits; ++ones) {
+      const int zeros = kBits - ones;
+      t[static_cast<std::size_t>(ones)] =
+          zeros == 0 ? static_cast<float>(kBits * std::log(static_cast<double>(kBits)))
+                     : static_cast<float>(-kBits * std::log(static_cast<double>(zeros) / kBits));
+    }
+    return t;
+  }();
+  return table;
+}
+
+/// Distinct values over the current and the previous bucket. The bit counts
+/// are kept as bits are set, so reading needs no popcount.
+struct Distinct {
+  std::array<std::uint64_t, kBits / 64> cur{};
+  std::array<std::uint64_t, kBits / 64> prev{};
+  std::uint16_t cur_ones = 0;
+  std::uint16_t union_ones = 0;  // bits set in cur | prev
+
+  void set(std::uint64_t h) noexcept {
+    const std::size_t word = (h >> 6) % cur.size();
+    const std::uint64_t bit = 1ULL << (h & 63);
+    if (cur[word] & bit) return;
+    if (!(prev[word] & bit)) ++union_ones;
+    cur[word] |= bit;
+    ++cur_ones;
   }
-  /// Linear counting estimate of the distinct values set.
-  double estimate() const noexcept {
-    int ones = 0;
-    for (std::uint64_t x : w) ones += std::popcount(x);
-    const int zeros = kBits - ones;
-    if (zeros == 0) return kBits * std::log(static_cast<double>(kBits));
-    return -kBits * std::log(static_cast<double>(zeros) / kBits);
+  double estimate(double w) const noexcept {
+    const auto& lc = linearCounts();
+    const double c = lc[cur_ones];
+    return c + w * (lc[union_ones] - c);
+  }
+  void rotate(bool adjacent) noexcept {
+    prev = adjacent ? cur : decltype(cur){};
+    union_ones = adjacent ? cur_ones : 0;
+    cur = {};
+    cur_ones = 0;
   }
 };
 
@@ -54,19 +80,6 @@ struct Count {
   void rotate(bool adjacent) noexcept {
     prev = adjacent ? cur : 0;
     cur = 0;
-  }
-};
-
-struct Distinct {
-  Bitmap cur;
-  Bitmap prev;
-  double estimate(double w) const noexcept {
-    const double c = cur.estimate();
-    return c + w * ((cur | prev).estimate() - c);
-  }
-  void rotate(bool adjacent) noexcept {
-    prev = adjacent ? cur : Bitmap{};
-    cur = Bitmap{};
   }
 };
 
@@ -204,8 +217,8 @@ void HostTable::onFlowStart(const IpAddress& src, const IpAddress& dst, std::uin
       Window& w = s->win[k];
       w.advance(ts, lengths[k]);
       w.flows_out.cur += 1;
-      w.dst_ports.cur.set(port_hash);
-      w.dst_hosts.cur.set(dst_hash);
+      w.dst_ports.set(port_hash);
+      w.dst_hosts.set(dst_hash);
     }
   }
   if (Host* d = lookup(dst, ts, true)) {
@@ -213,7 +226,7 @@ void HostTable::onFlowStart(const IpAddress& src, const IpAddress& dst, std::uin
       Window& w = d->win[k];
       w.advance(ts, lengths[k]);
       w.flows_in.cur += 1;
-      w.src_hosts.cur.set(src_hash);
+      w.src_hosts.set(src_hash);
     }
   }
   stats_.entries = used_;

@@ -13,7 +13,7 @@ namespace edgesense::flow {
 using decode::IpAddress;
 using decode::TimeUs;
 
-struct FlowKey {
+struct alignas(8) FlowKey {
   IpAddress lo_addr;  // the lower (address, port) endpoint
   IpAddress hi_addr;
   std::uint16_t lo_port = 0;
@@ -21,13 +21,20 @@ struct FlowKey {
   std::uint16_t vlan_outer = 0;
   std::uint16_t vlan_inner = 0;
   std::uint8_t proto = 0;
-  std::uint8_t pad_[3] = {};  // zeroed so the key hashes and compares as bytes
+  std::uint8_t pad_[7] = {};  // zeroed so the key compares as six words
 
+  std::uint64_t word(int i) const noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, reinterpret_cast<const char*>(this) + 8 * i, 8);
+    return w;
+  }
   friend bool operator==(const FlowKey& a, const FlowKey& b) noexcept {
-    return std::memcmp(&a, &b, sizeof(FlowKey)) == 0;
+    std::uint64_t diff = 0;
+    for (int i = 0; i < 6; ++i) diff |= a.word(i) ^ b.word(i);
+    return diff == 0;
   }
 };
-static_assert(sizeof(FlowKey) == 44);
+static_assert(sizeof(FlowKey) == 48);
 
 /// Packet direction relative to the flow's initiator.
 enum class Direction : std::uint8_t { kForward = 0, kBackward = 1 };
@@ -44,8 +51,11 @@ constexpr bool portsAreEndpoints(std::uint8_t proto) noexcept {
 inline FlowKey makeKey(const decode::Packet& p, bool& src_is_lo) noexcept {
   FlowKey k;
   const bool endpoints = portsAreEndpoints(p.proto);
-  const int cmp = std::memcmp(p.src.bytes.data(), p.dst.bytes.data(), 16);
-  src_is_lo = cmp < 0 || (cmp == 0 && (!endpoints || p.src_port <= p.dst_port));
+  const std::uint64_t s0 = p.src.word(0), s1 = p.src.word(1);
+  const std::uint64_t d0 = p.dst.word(0), d1 = p.dst.word(1);
+  const bool less = s0 < d0 || (s0 == d0 && s1 < d1);
+  const bool same = s0 == d0 && s1 == d1;
+  src_is_lo = less || (same && (!endpoints || p.src_port <= p.dst_port));
   k.lo_addr = src_is_lo ? p.src : p.dst;
   k.hi_addr = src_is_lo ? p.dst : p.src;
   if (src_is_lo || !endpoints) {
@@ -59,18 +69,22 @@ inline FlowKey makeKey(const decode::Packet& p, bool& src_is_lo) noexcept {
   return k;
 }
 
-/// 64-bit hash of the key bytes; fixed, so flow ids are stable across runs.
+/// 64-bit hash of the key; fixed, so flow ids are stable across runs. The
+/// words are multiplied independently (they pipeline) and then mixed
+/// (the murmur3 finalizer) so every input bit reaches every output bit.
 inline std::uint64_t hashKey(const FlowKey& k) noexcept {
-  std::uint64_t words[6] = {};
-  std::memcpy(words, &k, sizeof(FlowKey));  // 44 bytes, last word zero-padded
-  std::uint64_t h = 0x9e3779b97f4a7c15ULL;
-  for (std::uint64_t w : words) {
-    h ^= w;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 31;
-  }
-  h *= 0x94d049bb133111ebULL;
-  return h ^ (h >> 29);
+  auto rotl = [](std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); };
+  std::uint64_t h = k.word(0) * 0x9e3779b97f4a7c15ULL;
+  h ^= rotl(k.word(1) * 0xc2b2ae3d27d4eb4fULL, 13);
+  h ^= rotl(k.word(2) * 0x165667b19e3779f9ULL, 23);
+  h ^= rotl(k.word(3) * 0xd6e8feb86659fd93ULL, 37);
+  h ^= rotl(k.word(4) * 0xff51afd7ed558ccdULL, 47);
+  h ^= rotl(k.word(5) * 0x94d049bb133111ebULL, 53);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
 }
 
 }  // namespace edgesense::flow

@@ -131,27 +131,59 @@ class FlowTable {
   std::uint32_t capacity() const noexcept { return capacity_; }
   TimeUs now() const noexcept { return now_; }
 
+  /// A packet's key and hash, computed ahead of process() so the capture
+  /// loop can prefetch the memory the packet will touch.
+  struct Lookup {
+    FlowKey key;
+    std::uint32_t hash = 0;
+    bool src_is_lo = false;
+  };
+
+  static void prepare(const decode::Packet& p, Lookup& l) noexcept {
+    l.key = makeKey(p, l.src_is_lo);
+    l.hash = static_cast<std::uint32_t>(hashKey(l.key));
+  }
+
+  /// Prefetch, stage 1: the hash slot the lookup will probe first.
+  void prefetchSlot(const Lookup& l) const noexcept {
+    __builtin_prefetch(&slots_[l.hash & slot_mask_]);
+  }
+
+  /// Prefetch, stage 2 (after stage 1 has had time): the flow the first slot
+  /// points at, every cache line of it.
+  void prefetchFlow(const Lookup& l) const noexcept {
+    const std::uint32_t idx = slots_[l.hash & slot_mask_].idx;
+    if (idx == kNil) return;
+    const char* p = reinterpret_cast<const char*>(&pool_[idx]);
+    for (std::size_t off = 0; off < sizeof(FlowT); off += 64) __builtin_prefetch(p + off, 1);
+  }
+
   /// Accounts one decoded packet to its flow, first ending whatever flows
   /// the packet's time has expired.
   template <class Observer>
   void process(const decode::Packet& p, Observer& obs) noexcept {
+    Lookup l;
+    if (p.fragment != decode::Fragment::kLater) prepare(p, l);
+    process(p, l, obs);
+  }
+
+  /// process() with the lookup prepared beforehand.
+  template <class Observer>
+  void process(const decode::Packet& p, const Lookup& l, Observer& obs) noexcept {
     advance(p.ts_us, obs);
     if (p.fragment == decode::Fragment::kLater) {
       processLaterFragment(p, obs);
       return;
     }
-    bool src_is_lo = false;
-    const FlowKey key = makeKey(p, src_is_lo);
-    const std::uint64_t h = hashKey(key);
-    std::uint32_t idx = find(key, static_cast<std::uint32_t>(h));
+    std::uint32_t idx = find(l.key, l.hash);
     if (idx != kNil && pool_[idx].list == kClosingList && isFreshSyn(p)) {
       // Port reuse: a new connection on the 4-tuple of one that just closed.
       end(idx, pool_[idx].close_reason, obs);
       idx = kNil;
     }
-    if (idx == kNil) idx = create(key, static_cast<std::uint32_t>(h), src_is_lo, p, obs);
+    if (idx == kNil) idx = create(l.key, l.hash, l.src_is_lo, p, obs);
     FlowT& f = pool_[idx];
-    const Direction dir = src_is_lo == f.initiator_is_lo ? Direction::kForward : Direction::kBackward;
+    const Direction dir = l.src_is_lo == f.initiator_is_lo ? Direction::kForward : Direction::kBackward;
     account(idx, f, p, dir, obs);
     if (p.fragment == decode::Fragment::kFirst) rememberFragment(p, idx);
     if (p.proto == decode::ipproto::kTcp) trackTcpClose(idx, f, p, dir, obs);

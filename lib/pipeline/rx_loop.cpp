@@ -3,6 +3,7 @@
 
 #include "pipeline/rx_loop.h"
 
+#include <array>
 #include <chrono>
 #include <thread>
 
@@ -34,23 +35,65 @@ void RxLoop::pace(decode::TimeUs ts) noexcept {
 }
 
 void RxLoop::run(std::stop_token stop) {
-  decode::Frame frame;
-  decode::Packet packet;
-  while (!stop.stop_requested()) {
-    const capture::ReadStatus st = source_.next(frame);
-    if (st == capture::ReadStatus::kTimeout) continue;
-    if (st != capture::ReadStatus::kPacket) break;
-    ++stats_.packets;
-    stats_.bytes += frame.wire_len;
-    if (cfg_.speed > 0) pace(frame.ts_us);
-    const decode::DecodeError err = decode::decode(frame, packet);
-    if (err != decode::DecodeError::kNone) {
-      ++stats_.decode_errors[static_cast<std::size_t>(err)];
+  // A three-stage software pipeline hides the two cache misses of a flow
+  // lookup (hash slot, then flow) on a table far larger than the caches:
+  // frame i is decoded and its slot prefetched, frame i-1's flow is
+  // prefetched, frame i-2 is processed. Packets are values, so holding them
+  // across reads is safe; order and results are the same as one at a time.
+  struct Stage {
+    decode::Packet packet;
+    features::FeatureFlowTable::Lookup lookup;
+    bool decoded = false;
+    bool full = false;
+  };
+  std::array<Stage, 3> ring{};
+  std::size_t head = 0;  // the stage being filled
+  bool source_done = false;
+
+  auto processStage = [this](Stage& s) {
+    if (s.decoded) {
+      table_.process(s.packet, s.lookup, extractor_);
+    } else {
       // Undecodable frames still move time forward, so flows expire on time.
-      table_.advance(frame.ts_us, extractor_);
-      continue;
+      table_.advance(s.packet.ts_us, extractor_);
     }
-    table_.process(packet, extractor_);
+    s.full = false;
+  };
+
+  decode::Frame frame;
+  for (;;) {
+    Stage& in = ring[head];
+    if (!source_done && !stop.stop_requested()) {
+      const capture::ReadStatus st = source_.next(frame);
+      if (st == capture::ReadStatus::kTimeout) continue;
+      if (st != capture::ReadStatus::kPacket) {
+        source_done = true;
+      } else {
+        ++stats_.packets;
+        stats_.bytes += frame.wire_len;
+        if (cfg_.speed > 0) pace(frame.ts_us);
+        const decode::DecodeError err = decode::decode(frame, in.packet);
+        in.decoded = err == decode::DecodeError::kNone;
+        if (!in.decoded) {
+          ++stats_.decode_errors[static_cast<std::size_t>(err)];
+          in.packet.ts_us = frame.ts_us;
+        } else if (in.packet.fragment != decode::Fragment::kLater) {
+          table_.prepare(in.packet, in.lookup);
+          table_.prefetchSlot(in.lookup);
+        }
+        in.full = true;
+      }
+    } else {
+      source_done = true;
+    }
+    Stage& mid = ring[(head + 2) % 3];  // filled one turn ago
+    if (mid.full && mid.decoded && mid.packet.fragment != decode::Fragment::kLater) {
+      table_.prefetchFlow(mid.lookup);
+    }
+    Stage& out = ring[(head + 1) % 3];  // filled two turns ago
+    if (out.full) processStage(out);
+    head = (head + 1) % 3;
+    if (source_done && !ring[0].full && !ring[1].full && !ring[2].full) break;
   }
   table_.flushAll(extractor_);
 }

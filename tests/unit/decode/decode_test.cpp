@@ -262,6 +262,8 @@ TEST(Decode, ShortUdpAndIcmpAreCounted) {
   f.bytes[f.l4_offset + 4] = 0;
   f.bytes[f.l4_offset + 5] = 4;  // UDP length 4 < 8
   EXPECT_EQ(decode(view(f), p), DecodeError::kBadUdpLength);
+  f.bytes[f.l4_offset + 5] = 100;  // UDP length 100 in a 8-byte IP payload
+  EXPECT_EQ(decode(view(f), p), DecodeError::kBadUdpLength);
 
   ts::PacketBuilder c;
   c.ethernet().ipv4({.src = "192.0.2.1", .dst = "192.0.2.2"}).icmp(ts::icmpEcho(false, 1, 1));
