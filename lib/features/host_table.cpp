@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <type_traits>
 
 namespace edgesense::features {
 namespace {
@@ -121,14 +123,14 @@ struct HostTable::Host {
 HostTable::HostTable(const HostTableConfig& cfg)
     : cfg_(cfg),
       capacity_(cfg.max_hosts > 0 ? cfg.max_hosts : 1),
-      hosts_(std::make_unique<Host[]>(capacity_)),
+      hosts_(capacity_),
       lru_head_(kNil),
       lru_tail_(kNil) {
+  static_assert(std::is_trivially_destructible_v<Host>, "hosts are dropped without destruction");
   std::uint32_t slots = 1;
   while (slots < capacity_ * 2) slots <<= 1;
   slot_mask_ = slots - 1;
-  slots_ = std::make_unique<std::uint32_t[]>(slots);
-  std::fill_n(slots_.get(), slots, kNil);
+  slots_ = std::make_unique<Slot[]>(slots);
 }
 
 HostTable::~HostTable() = default;
@@ -151,16 +153,16 @@ void HostTable::touch(std::uint32_t idx) noexcept {
 
 void HostTable::eraseSlot(std::uint32_t idx) noexcept {
   std::uint32_t i = hosts_[idx].hash & slot_mask_;
-  while (slots_[i] != idx) i = (i + 1) & slot_mask_;
-  for (std::uint32_t j = (i + 1) & slot_mask_; slots_[j] != kNil; j = (j + 1) & slot_mask_) {
-    const std::uint32_t home = hosts_[slots_[j]].hash & slot_mask_;
+  while (slots_[i].idx != idx) i = (i + 1) & slot_mask_;
+  for (std::uint32_t j = (i + 1) & slot_mask_; slots_[j].idx != kNil; j = (j + 1) & slot_mask_) {
+    const std::uint32_t home = slots_[j].hash & slot_mask_;
     const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
     if (!stays) {
       slots_[i] = slots_[j];
       i = j;
     }
   }
-  slots_[i] = kNil;
+  slots_[i] = Slot{};
 }
 
 void HostTable::evictOldest() noexcept {
@@ -178,10 +180,11 @@ void HostTable::evictOldest() noexcept {
 HostTable::Host* HostTable::lookup(const IpAddress& addr, TimeUs ts, bool create) noexcept {
   const auto h = static_cast<std::uint32_t>(hashAddress(addr));
   std::uint32_t i = h & slot_mask_;
-  for (; slots_[i] != kNil; i = (i + 1) & slot_mask_) {
-    Host& host = hosts_[slots_[i]];
-    if (host.hash == h && host.addr == addr) {
-      touch(slots_[i]);
+  for (; slots_[i].idx != kNil; i = (i + 1) & slot_mask_) {
+    if (slots_[i].hash != h) continue;
+    Host& host = hosts_[slots_[i].idx];
+    if (host.addr == addr) {
+      touch(slots_[i].idx);
       return &host;
     }
   }
@@ -192,16 +195,17 @@ HostTable::Host* HostTable::lookup(const IpAddress& addr, TimeUs ts, bool create
     idx = free_slot_;
     // The eviction may have shifted slots; find the insertion point again.
     i = h & slot_mask_;
-    while (slots_[i] != kNil) i = (i + 1) & slot_mask_;
+    while (slots_[i].idx != kNil) i = (i + 1) & slot_mask_;
   } else {
     idx = next_unused_++;
+    std::construct_at(&hosts_[idx]);
   }
   ++used_;
   Host& host = hosts_[idx];
   host.addr = addr;
   host.hash = h;
   for (Window& w : host.win) w.start = ts;
-  slots_[i] = idx;
+  slots_[i] = Slot{h, idx};
   touch(idx);
   return &host;
 }

@@ -17,6 +17,7 @@
 
 #include "decode/packet.h"
 #include "features/schema.h"
+#include "flow/huge_buffer.h"
 
 namespace edgesense::features {
 
@@ -61,8 +62,12 @@ class HostTable {
 
   HostTableConfig cfg_;
   std::uint32_t capacity_;
-  std::unique_ptr<Host[]> hosts_;
-  std::unique_ptr<std::uint32_t[]> slots_;
+  struct Slot {
+    std::uint32_t hash = 0;
+    std::uint32_t idx = 0xffffffffu;  // empty
+  };
+  flow::HugeBuffer<Host> hosts_;  // constructed as first used
+  std::unique_ptr<Slot[]> slots_;
   std::uint32_t slot_mask_ = 0;
   std::uint32_t used_ = 0;
   std::uint32_t next_unused_ = 0;  // hosts_[next_unused_..] never used yet

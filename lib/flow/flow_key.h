@@ -3,6 +3,7 @@
 /// (addresses, ports, protocol, VLAN tags). Both directions of a conversation
 /// map to the same key; which side initiated is kept in the flow, not here.
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -49,23 +50,24 @@ constexpr bool portsAreEndpoints(std::uint8_t proto) noexcept {
 /// Builds the canonical key of p; sets src_is_lo when p's sender is the lower
 /// endpoint.
 inline FlowKey makeKey(const decode::Packet& p, bool& src_is_lo) noexcept {
-  FlowKey k;
   const bool endpoints = portsAreEndpoints(p.proto);
   const std::uint64_t s0 = p.src.word(0), s1 = p.src.word(1);
   const std::uint64_t d0 = p.dst.word(0), d1 = p.dst.word(1);
   const bool less = s0 < d0 || (s0 == d0 && s1 < d1);
   const bool same = s0 == d0 && s1 == d1;
   src_is_lo = less || (same && (!endpoints || p.src_port <= p.dst_port));
-  k.lo_addr = src_is_lo ? p.src : p.dst;
-  k.hi_addr = src_is_lo ? p.dst : p.src;
-  if (src_is_lo || !endpoints) {
-    k.lo_port = p.src_port, k.hi_port = p.dst_port;
-  } else {
-    k.lo_port = p.dst_port, k.hi_port = p.src_port;
-  }
-  k.vlan_outer = p.vlan[0];
-  k.vlan_inner = p.vlan[1];
-  k.proto = p.proto;
+  const bool keep_ports = src_is_lo || !endpoints;
+  const std::uint64_t lo_port = keep_ports ? p.src_port : p.dst_port;
+  const std::uint64_t hi_port = keep_ports ? p.dst_port : p.src_port;
+  // Whole words, written once: the key is read back as words at once, and
+  // narrow stores followed by a wide load would stall store forwarding.
+  const std::uint64_t words[6] = {
+      src_is_lo ? s0 : d0, src_is_lo ? s1 : d1, src_is_lo ? d0 : s0, src_is_lo ? d1 : s1,
+      lo_port | hi_port << 16 | std::uint64_t{p.vlan[0]} << 32 | std::uint64_t{p.vlan[1]} << 48,
+      p.proto};
+  static_assert(std::endian::native == std::endian::little, "FlowKey words assume little endian");
+  FlowKey k;
+  std::memcpy(&k, words, sizeof words);
   return k;
 }
 

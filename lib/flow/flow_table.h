@@ -20,6 +20,7 @@
 
 #include "decode/packet.h"
 #include "flow/flow_key.h"
+#include "flow/huge_buffer.h"
 
 namespace edgesense::flow {
 
@@ -111,14 +112,15 @@ class FlowTable {
   explicit FlowTable(const FlowConfig& cfg)
       : cfg_(cfg),
         capacity_(std::max<std::uint32_t>(cfg.max_flows, 1)),
-        pool_(allocatePool(capacity_)),
+        pool_(capacity_),
         generations_(std::make_unique<std::uint32_t[]>(capacity_)),
         free_(std::make_unique<std::uint32_t[]>(capacity_)),
         frags_(std::make_unique<FragmentSlot[]>(std::max<std::uint32_t>(cfg.fragment_slots, 1))) {
     std::uint32_t slots = 1;
     while (slots < capacity_ * 2) slots <<= 1;
     slot_mask_ = slots - 1;
-    slots_ = std::make_unique<Slot[]>(slots);
+    slots_ = HugeBuffer<Slot>(slots);
+    std::uninitialized_fill_n(slots_.data(), slots, Slot{});
     for (std::uint32_t i = 0; i < capacity_; ++i) free_[i] = capacity_ - 1 - i;
     free_count_ = capacity_;
     timeouts_ = {cfg.idle_timeout_us, cfg.udp_idle_timeout_us, cfg.icmp_idle_timeout_us, 0};
@@ -446,25 +448,15 @@ class FlowTable {
 
   FlowConfig cfg_;
   std::uint32_t capacity_;
-  /// Raw storage for the flows, constructed in place when a slot is taken:
-  /// the pages of slots never used are never touched, so resident memory
-  /// follows the flows actually tracked, not the capacity.
-  struct PoolDeleter {
-    void operator()(FlowT* p) const noexcept {
-      ::operator delete[](p, std::align_val_t{alignof(FlowT)});
-    }
-  };
-  static std::unique_ptr<FlowT[], PoolDeleter> allocatePool(std::uint32_t n) {
-    static_assert(std::is_trivially_destructible_v<FlowT>, "flows are dropped without destruction");
-    void* raw = ::operator new[](sizeof(FlowT) * n, std::align_val_t{alignof(FlowT)});
-    return std::unique_ptr<FlowT[], PoolDeleter>(static_cast<FlowT*>(raw));
-  }
-
-  std::unique_ptr<FlowT[], PoolDeleter> pool_;
+  /// Flows are constructed in place when a slot is taken: the pages of slots
+  /// never used are never touched, so resident memory follows the flows
+  /// actually tracked, not the capacity.
+  static_assert(std::is_trivially_destructible_v<FlowT>, "flows are dropped without destruction");
+  HugeBuffer<FlowT> pool_;
   std::unique_ptr<std::uint32_t[]> generations_;  // bumped when a slot's flow ends
   std::unique_ptr<std::uint32_t[]> free_;
   std::uint32_t free_count_ = 0;
-  std::unique_ptr<Slot[]> slots_;
+  HugeBuffer<Slot> slots_;
   std::uint32_t slot_mask_ = 0;
   std::unique_ptr<FragmentSlot[]> frags_;
   std::array<List, 4> lists_{};  // tcp, udp, other (by last seen), closing (by deadline)
