@@ -2,7 +2,10 @@
 // that includes pcap.h) as PacketSources that hand frames to decode.
 
 #include <pcap/pcap.h>
+#include <poll.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -195,6 +198,13 @@ class LiveSource final : public PacketSource {
     if (!toLinkType(dlt, link_)) {
       throw CaptureError("interface " + name_ + ": unsupported link type " + linkTypeText(dlt));
     }
+    // Non-blocking reads and a poll of our own: libpcap's blocking read on
+    // Linux can wait past its timeout on a silent link, and the capture loop
+    // needs to wake up to expire flows.
+    char nb_err[PCAP_ERRBUF_SIZE] = {};
+    if (pcap_setnonblock(p, 1, nb_err) != 0) throw CaptureError("interface " + name_ + ": " + nb_err);
+    fd_ = pcap_get_selectable_fd(p);
+    timeout_ms_ = o.timeout_ms;
     if (!o.bpf.empty()) {
       bpf_program prog{};
       if (pcap_compile(p, &prog, o.bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
@@ -208,21 +218,29 @@ class LiveSource final : public PacketSource {
   }
 
   ReadStatus next(decode::Frame& frame) noexcept override {
-    pcap_pkthdr* hdr = nullptr;
-    const u_char* data = nullptr;
-    const int rc = pcap_next_ex(handle_.get(), &hdr, &data);
-    if (rc == 1) {
-      frame.data = data;
-      frame.cap_len = hdr->caplen;
-      frame.wire_len = hdr->len;
-      frame.ts_us = toMicros(hdr->ts);
-      frame.link = link_;
-      ++packets_;
-      return ReadStatus::kPacket;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (broken_.load(std::memory_order_relaxed)) return ReadStatus::kEnd;
+      pcap_pkthdr* hdr = nullptr;
+      const u_char* data = nullptr;
+      const int rc = pcap_next_ex(handle_.get(), &hdr, &data);
+      if (rc == 1) {
+        frame.data = data;
+        frame.cap_len = hdr->caplen;
+        frame.wire_len = hdr->len;
+        frame.ts_us = toMicros(hdr->ts);
+        frame.link = link_;
+        ++packets_;
+        return ReadStatus::kPacket;
+      }
+      if (rc == PCAP_ERROR_BREAK) return ReadStatus::kEnd;
+      if (rc != 0) return ReadStatus::kError;
+      if (attempt == 1) break;
+      pollfd pfd{fd_, POLLIN, 0};
+      const int ready = poll(&pfd, 1, timeout_ms_);
+      if (ready == 0) return ReadStatus::kTimeout;
+      if (ready < 0 && errno != EINTR) return ReadStatus::kError;
     }
-    if (rc == 0) return ReadStatus::kTimeout;
-    if (rc == PCAP_ERROR_BREAK) return ReadStatus::kEnd;
-    return ReadStatus::kError;
+    return ReadStatus::kTimeout;
   }
 
   SourceStats stats() noexcept override {
@@ -235,7 +253,10 @@ class LiveSource final : public PacketSource {
     }
     return s;
   }
-  void breakLoop() noexcept override { pcap_breakloop(handle_.get()); }
+  void breakLoop() noexcept override {
+    broken_.store(true, std::memory_order_relaxed);
+    pcap_breakloop(handle_.get());
+  }
   std::vector<std::string> takeWarnings() override { return {}; }
   std::string lastError() const override {
     return "interface " + name_ + ": " + pcap_geterr(handle_.get());
@@ -246,6 +267,9 @@ class LiveSource final : public PacketSource {
   PcapHandle handle_;
   decode::LinkType link_ = decode::LinkType::kEthernet;
   std::uint64_t packets_ = 0;
+  int fd_ = -1;
+  int timeout_ms_ = 100;
+  std::atomic<bool> broken_{false};  // set from another thread
 };
 
 }  // namespace
