@@ -12,7 +12,8 @@
 namespace edgesense::daemon {
 
 void addFeaturesCommand(CLI::App& app, FeaturesOptions& opts) {
-  CLI::App* cmd = app.add_subcommand("features", "Print the feature schema (name, type, unit, meaning)");
+  CLI::App* cmd =
+      app.add_subcommand("features", "Print the feature schema (name, type, unit, meaning)");
   cmd->add_flag("--hash", opts.hash, "Print only the schema's version hash");
   cmd->add_flag("--markdown", opts.markdown, "Print the schema as the docs/features.md page");
 }

@@ -1,9 +1,9 @@
 // edgesense: one binary, subcommands. main only parses the command line and
 // hands over to the subcommand; each one wires the pipeline stages it needs.
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 

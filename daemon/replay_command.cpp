@@ -2,8 +2,8 @@
 // can go (or paced with --speed), then a summary. The exit status says
 // whether every file could be read.
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <sys/resource.h>
 
@@ -46,7 +46,9 @@ std::FILE* openOutput(const std::string& path, const char* what) {
   return fp;
 }
 
-decode::TimeUs micros(double seconds) { return static_cast<decode::TimeUs>(seconds * 1e6); }
+decode::TimeUs micros(double seconds) {
+  return static_cast<decode::TimeUs>(seconds * 1e6);
+}
 
 void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::RxLoop& rx,
                   const capture::SourceStats& src, const std::vector<std::string>& warnings,
@@ -62,7 +64,8 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   j.field("bytes", s.bytes);
   std::uint64_t malformed = 0, skipped = 0;
   for (std::size_t i = 1; i < decode::kDecodeErrorCount; ++i) {
-    (decode::isMalformed(static_cast<decode::DecodeError>(i)) ? malformed : skipped) += s.decode_errors[i];
+    (decode::isMalformed(static_cast<decode::DecodeError>(i)) ? malformed : skipped) +=
+        s.decode_errors[i];
   }
   j.field("packets_decoded", s.packets - malformed - skipped);
   j.key("decode_errors").beginObject();
@@ -109,7 +112,8 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   for (const std::string& w : warnings) j.value(w);
   j.endArray();
   j.field("wall_seconds", wall_seconds);
-  j.field("packets_per_second", wall_seconds > 0 ? static_cast<double>(s.packets) / wall_seconds : 0.0);
+  j.field("packets_per_second",
+          wall_seconds > 0 ? static_cast<double>(s.packets) / wall_seconds : 0.0);
   j.endObject();
   out += '\n';
 }
@@ -125,32 +129,39 @@ void printTextSummary(const pipeline::RxLoop& rx, double wall_seconds) {
   for (std::size_t i = 0; i < flow::kEndReasonCount; ++i) {
     if (static_cast<flow::EndReason>(i) != flow::EndReason::kActiveTimeout) ended += f.ended[i];
   }
-  std::fprintf(stderr,
-               "edgesense replay: %llu packets, %llu bytes, %llu flows (%llu evicted), "
-               "%llu decode errors, %.3f s, %.0f packets/s\n",
-               static_cast<unsigned long long>(s.packets), static_cast<unsigned long long>(s.bytes),
-               static_cast<unsigned long long>(ended),
-               static_cast<unsigned long long>(f.ended[static_cast<std::size_t>(flow::EndReason::kEvicted)]),
-               static_cast<unsigned long long>(malformed), wall_seconds,
-               wall_seconds > 0 ? static_cast<double>(s.packets) / wall_seconds : 0.0);
+  std::fprintf(
+      stderr,
+      "edgesense replay: %llu packets, %llu bytes, %llu flows (%llu evicted), "
+      "%llu decode errors, %.3f s, %.0f packets/s\n",
+      static_cast<unsigned long long>(s.packets), static_cast<unsigned long long>(s.bytes),
+      static_cast<unsigned long long>(ended),
+      static_cast<unsigned long long>(f.ended[static_cast<std::size_t>(flow::EndReason::kEvicted)]),
+      static_cast<unsigned long long>(malformed), wall_seconds,
+      wall_seconds > 0 ? static_cast<double>(s.packets) / wall_seconds : 0.0);
 }
 
 }  // namespace
 
 void addReplayCommand(CLI::App& app, ReplayOptions& opts) {
-  CLI::App* cmd = app.add_subcommand("replay", "Run the pipeline over pcap/pcapng files, then print a summary");
-  cmd->add_option("files", opts.files, "Capture files, read in order")->required()->check(CLI::ExistingFile);
+  CLI::App* cmd =
+      app.add_subcommand("replay", "Run the pipeline over pcap/pcapng files, then print a summary");
+  cmd->add_option("files", opts.files, "Capture files, read in order")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--eve", opts.eve, "Write EVE JSON flow records to FILE (- for stdout)");
-  cmd->add_option("--csv", opts.csv, "Write one CSV row per feature snapshot to FILE (- for stdout)");
+  cmd->add_option("--csv", opts.csv,
+                  "Write one CSV row per feature snapshot to FILE (- for stdout)");
   cmd->add_option("--summary", opts.summary, "Write the JSON summary to FILE (- for stdout)");
-  cmd->add_option("--idle-timeout", opts.idle_timeout, "Seconds without packets that end a flow (default 120)")
+  cmd->add_option("--idle-timeout", opts.idle_timeout,
+                  "Seconds without packets that end a flow (default 120)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--active-timeout", opts.active_timeout,
                   "Seconds between interim snapshots of a long flow; 0 disables (default 30)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-flows", opts.max_flows, "Flow table capacity (default 131072)")
       ->check(CLI::Range(1u, 1u << 28));
-  cmd->add_option("--speed", opts.speed, "Pace the replay: 1 = real time, 2 = twice as fast; 0 = as fast as possible")
+  cmd->add_option("--speed", opts.speed,
+                  "Pace the replay: 1 = real time, 2 = twice as fast; 0 = as fast as possible")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-models", opts.no_models, "Extract features only; score nothing");
   cmd->add_flag("--no-features-in-eve", opts.no_features_in_eve,
@@ -177,7 +188,8 @@ int runReplay(const ReplayOptions& opts) {
       eve = std::make_unique<output::EveFlowSink>(openOutput(opts.eve, "EVE output"),
                                                   output::EveOptions{!opts.no_features_in_eve});
     }
-    if (!opts.csv.empty()) csv = std::make_unique<output::CsvSink>(openOutput(opts.csv, "CSV output"));
+    if (!opts.csv.empty())
+      csv = std::make_unique<output::CsvSink>(openOutput(opts.csv, "CSV output"));
     if (!opts.summary.empty()) summary_fp = openOutput(opts.summary, "summary");
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -55,12 +55,12 @@ std::unique_ptr<PacketSource> openFiles(const std::vector<std::string>& paths);
 
 struct LiveOptions {
   std::string interface;
-  std::string bpf;                    // empty: everything
+  std::string bpf;  // empty: everything
   int snaplen = 262144;
   bool promiscuous = true;
-  int buffer_size = 64 << 20;         // kernel ring, bytes
-  bool immediate = false;             // deliver each packet at once
-  int timeout_ms = 100;               // read timeout, for idle ticks
+  int buffer_size = 64 << 20;  // kernel ring, bytes
+  bool immediate = false;      // deliver each packet at once
+  int timeout_ms = 100;        // read timeout, for idle ticks
 };
 
 /// Opens and activates a live capture handle. A missing interface, missing

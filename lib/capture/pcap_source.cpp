@@ -45,15 +45,32 @@ class PcapHandle {
 
 bool toLinkType(int dlt, decode::LinkType& out) {
   switch (dlt) {
-    case DLT_NULL: out = decode::LinkType::kNull; return true;
-    case DLT_EN10MB: out = decode::LinkType::kEthernet; return true;
-    case DLT_RAW: out = decode::LinkType::kRaw; return true;
-    case DLT_LOOP: out = decode::LinkType::kLoop; return true;
-    case DLT_LINUX_SLL: out = decode::LinkType::kLinuxSll; return true;
-    case DLT_IPV4: out = decode::LinkType::kIpv4; return true;
-    case DLT_IPV6: out = decode::LinkType::kIpv6; return true;
-    case DLT_LINUX_SLL2: out = decode::LinkType::kLinuxSll2; return true;
-    default: return false;
+    case DLT_NULL:
+      out = decode::LinkType::kNull;
+      return true;
+    case DLT_EN10MB:
+      out = decode::LinkType::kEthernet;
+      return true;
+    case DLT_RAW:
+      out = decode::LinkType::kRaw;
+      return true;
+    case DLT_LOOP:
+      out = decode::LinkType::kLoop;
+      return true;
+    case DLT_LINUX_SLL:
+      out = decode::LinkType::kLinuxSll;
+      return true;
+    case DLT_IPV4:
+      out = decode::LinkType::kIpv4;
+      return true;
+    case DLT_IPV6:
+      out = decode::LinkType::kIpv6;
+      return true;
+    case DLT_LINUX_SLL2:
+      out = decode::LinkType::kLinuxSll2;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -190,7 +207,8 @@ class LiveSource final : public PacketSource {
     if (rc < 0) {
       std::string why = pcap_geterr(p);
       if (rc == PCAP_ERROR_NO_SUCH_DEVICE) why = "no such interface";
-      if (rc == PCAP_ERROR_PERM_DENIED) why = "permission denied (needs root or CAP_NET_RAW): " + why;
+      if (rc == PCAP_ERROR_PERM_DENIED)
+        why = "permission denied (needs root or CAP_NET_RAW): " + why;
       if (rc == PCAP_ERROR_IFACE_NOT_UP) why = "interface is down";
       throw CaptureError("interface " + name_ + ": " + why);
     }
@@ -202,7 +220,8 @@ class LiveSource final : public PacketSource {
     // Linux can wait past its timeout on a silent link, and the capture loop
     // needs to wake up to expire flows.
     char nb_err[PCAP_ERRBUF_SIZE] = {};
-    if (pcap_setnonblock(p, 1, nb_err) != 0) throw CaptureError("interface " + name_ + ": " + nb_err);
+    if (pcap_setnonblock(p, 1, nb_err) != 0)
+      throw CaptureError("interface " + name_ + ": " + nb_err);
     fd_ = pcap_get_selectable_fd(p);
     timeout_ms_ = o.timeout_ms;
     if (!o.bpf.empty()) {

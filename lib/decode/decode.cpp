@@ -58,9 +58,12 @@ Net fromAddressFamily(std::uint32_t af) noexcept {
 Net fromVersionNibble(const Cursor& c) noexcept {
   if (!c.has(1)) return Net::kOther;
   switch (c.u8(0) >> 4) {
-    case 4: return Net::kIpv4;
-    case 6: return Net::kIpv6;
-    default: return Net::kOther;
+    case 4:
+      return Net::kIpv4;
+    case 6:
+      return Net::kIpv6;
+    default:
+      return Net::kOther;
   }
 }
 
@@ -165,12 +168,30 @@ DecodeError decodeTransport(Cursor& c, std::uint32_t ip_payload, Packet& out) no
       bool query = false;
       if (out.proto == ipproto::kIcmp) {
         switch (type) {
-          case 0: type = 8; query = true; break;      // echo reply
-          case 14: type = 13; query = true; break;    // timestamp reply
-          case 16: type = 15; query = true; break;    // information reply
-          case 18: type = 17; query = true; break;    // address mask reply
-          case 8: case 13: case 15: case 17: query = true; break;
-          default: break;
+          case 0:
+            type = 8;
+            query = true;
+            break;  // echo reply
+          case 14:
+            type = 13;
+            query = true;
+            break;  // timestamp reply
+          case 16:
+            type = 15;
+            query = true;
+            break;  // information reply
+          case 18:
+            type = 17;
+            query = true;
+            break;  // address mask reply
+          case 8:
+          case 13:
+          case 15:
+          case 17:
+            query = true;
+            break;
+          default:
+            break;
         }
       } else if (type == 128 || type == 129) {
         type = 128;
@@ -286,33 +307,43 @@ bool isSupported(LinkType link) noexcept {
 
 const char* linkTypeName(LinkType link) noexcept {
   switch (link) {
-    case LinkType::kNull: return "null";
-    case LinkType::kEthernet: return "ethernet";
-    case LinkType::kRaw: return "raw";
-    case LinkType::kLoop: return "loop";
-    case LinkType::kLinuxSll: return "linux_sll";
-    case LinkType::kIpv4: return "ipv4";
-    case LinkType::kIpv6: return "ipv6";
-    case LinkType::kLinuxSll2: return "linux_sll2";
+    case LinkType::kNull:
+      return "null";
+    case LinkType::kEthernet:
+      return "ethernet";
+    case LinkType::kRaw:
+      return "raw";
+    case LinkType::kLoop:
+      return "loop";
+    case LinkType::kLinuxSll:
+      return "linux_sll";
+    case LinkType::kIpv4:
+      return "ipv4";
+    case LinkType::kIpv6:
+      return "ipv6";
+    case LinkType::kLinuxSll2:
+      return "linux_sll2";
   }
   return "unknown";
 }
 
 std::string_view decodeErrorName(DecodeError e) noexcept {
   switch (e) {
-    case DecodeError::kNone: return "none";
-#define X(name, label) \
-  case DecodeError::name: return label;
-    EDGESENSE_DECODE_ERRORS(X)
+    case DecodeError::kNone:
+      return "none";
+#define X(name, label)    \
+  case DecodeError::name: \
+    return label;
+      EDGESENSE_DECODE_ERRORS(X)
 #undef X
   }
   return "unknown";
 }
 
 std::size_t formatAddress(const IpAddress& addr, char* buf, std::size_t size) noexcept {
-  const char* r = addr.isV4()
-                      ? inet_ntop(AF_INET, addr.bytes.data() + 12, buf, static_cast<socklen_t>(size))
-                      : inet_ntop(AF_INET6, addr.bytes.data(), buf, static_cast<socklen_t>(size));
+  const char* r =
+      addr.isV4() ? inet_ntop(AF_INET, addr.bytes.data() + 12, buf, static_cast<socklen_t>(size))
+                  : inet_ntop(AF_INET6, addr.bytes.data(), buf, static_cast<socklen_t>(size));
   if (r == nullptr) {
     if (size > 0) buf[0] = '\0';
     return 0;
@@ -335,9 +366,12 @@ DecodeError decode(const Frame& frame, Packet& out) noexcept {
   const std::uint32_t wire = frame.wire_len >= frame.cap_len ? frame.wire_len : frame.cap_len;
   const std::uint32_t wire_left = wire - consumed;
   switch (net) {
-    case Net::kIpv4: return decodeIpv4(c, wire_left, out);
-    case Net::kIpv6: return decodeIpv6(c, wire_left, out);
-    case Net::kOther: break;
+    case Net::kIpv4:
+      return decodeIpv4(c, wire_left, out);
+    case Net::kIpv6:
+      return decodeIpv6(c, wire_left, out);
+    case Net::kOther:
+      break;
   }
   return DecodeError::kNonIp;
 }

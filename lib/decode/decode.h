@@ -15,23 +15,23 @@ namespace edgesense::decode {
 /// Why a frame was not turned into a Packet. The names double as the values
 /// of the `reason` label of edgesense_decode_errors_total and the keys of the
 /// replay summary, so keep them stable.
-#define EDGESENSE_DECODE_ERRORS(X)                                                     \
-  X(kUnsupportedLinkType, "unsupported_link_type")                                     \
-  X(kTruncatedLink, "truncated_link")           /* shorter than its link header */    \
-  X(kVlanTooDeep, "vlan_too_deep")              /* more than 2 VLAN tags */            \
-  X(kNonIp, "non_ip")                           /* ARP, LLDP, ...: not an error */     \
-  X(kTruncatedIpv4, "truncated_ipv4")                                                  \
-  X(kBadIpVersion, "bad_ip_version")                                                   \
-  X(kBadIpv4HeaderLength, "bad_ipv4_header_length")                                    \
-  X(kBadIpv4TotalLength, "bad_ipv4_total_length")                                      \
-  X(kTruncatedIpv6, "truncated_ipv6")                                                  \
-  X(kTruncatedIpv6ExtHeader, "truncated_ipv6_ext_header")                              \
-  X(kIpv6ExtHeaderChainTooLong, "ipv6_ext_header_chain_too_long")                      \
-  X(kUnsupportedIpProto, "unsupported_ip_proto") /* GRE, ESP, ...: not an error */     \
-  X(kTruncatedTcp, "truncated_tcp")                                                    \
-  X(kBadTcpHeaderLength, "bad_tcp_header_length")                                      \
-  X(kTruncatedUdp, "truncated_udp")                                                    \
-  X(kBadUdpLength, "bad_udp_length")                                                   \
+#define EDGESENSE_DECODE_ERRORS(X)                                                 \
+  X(kUnsupportedLinkType, "unsupported_link_type")                                 \
+  X(kTruncatedLink, "truncated_link") /* shorter than its link header */           \
+  X(kVlanTooDeep, "vlan_too_deep")    /* more than 2 VLAN tags */                  \
+  X(kNonIp, "non_ip")                 /* ARP, LLDP, ...: not an error */           \
+  X(kTruncatedIpv4, "truncated_ipv4")                                              \
+  X(kBadIpVersion, "bad_ip_version")                                               \
+  X(kBadIpv4HeaderLength, "bad_ipv4_header_length")                                \
+  X(kBadIpv4TotalLength, "bad_ipv4_total_length")                                  \
+  X(kTruncatedIpv6, "truncated_ipv6")                                              \
+  X(kTruncatedIpv6ExtHeader, "truncated_ipv6_ext_header")                          \
+  X(kIpv6ExtHeaderChainTooLong, "ipv6_ext_header_chain_too_long")                  \
+  X(kUnsupportedIpProto, "unsupported_ip_proto") /* GRE, ESP, ...: not an error */ \
+  X(kTruncatedTcp, "truncated_tcp")                                                \
+  X(kBadTcpHeaderLength, "bad_tcp_header_length")                                  \
+  X(kTruncatedUdp, "truncated_udp")                                                \
+  X(kBadUdpLength, "bad_udp_length")                                               \
   X(kTruncatedIcmp, "truncated_icmp")
 
 enum class DecodeError : std::uint8_t {
@@ -43,7 +43,7 @@ enum class DecodeError : std::uint8_t {
 
 inline constexpr std::size_t kDecodeErrorCount = 1 + 0
 #define X(name, label) +1
-    EDGESENSE_DECODE_ERRORS(X)
+                                                 EDGESENSE_DECODE_ERRORS(X)
 #undef X
     ;
 

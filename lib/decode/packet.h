@@ -111,7 +111,7 @@ struct Packet {
   std::uint8_t proto = 0;       // IP protocol of the transport header
   std::uint8_t ttl = 0;         // TTL or hop limit
   Fragment fragment = Fragment::kNone;
-  std::uint32_t frag_id = 0;    // IPv4 id or IPv6 fragment identification
+  std::uint32_t frag_id = 0;  // IPv4 id or IPv6 fragment identification
   // TCP only
   std::uint8_t tcp_flags = 0;
   std::uint8_t tcp_options_len = 0;

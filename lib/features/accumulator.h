@@ -25,7 +25,8 @@ inline constexpr int kFirstPackets = 8;
 
 class FlowAccumulator {
  public:
-  void onPacket(const decode::Packet& p, flow::Direction dir, const FeatureParams& params) noexcept {
+  void onPacket(const decode::Packet& p, flow::Direction dir,
+                const FeatureParams& params) noexcept {
     const auto d = static_cast<std::size_t>(dir);
     const TimeUs ts = p.ts_us;
     len_[d].add(p.wire_len);
@@ -92,9 +93,12 @@ class FlowAccumulator {
     c[5] += (flags & kUrg) != 0;
     // Handshake: SYN from the initiator, SYN-ACK back, then the initiator's ACK.
     const std::uint8_t sa = flags & (kSyn | kAck);
-    if (handshake_ == 0 && d == 0 && sa == kSyn) handshake_ = 1;
-    else if (handshake_ == 1 && d == 1 && sa == (kSyn | kAck)) handshake_ = 2;
-    else if (handshake_ == 2 && d == 0 && sa == kAck) handshake_ = 3;
+    if (handshake_ == 0 && d == 0 && sa == kSyn)
+      handshake_ = 1;
+    else if (handshake_ == 1 && d == 1 && sa == (kSyn | kAck))
+      handshake_ = 2;
+    else if (handshake_ == 2 && d == 0 && sa == kAck)
+      handshake_ = 3;
   }
 
   std::array<RunningStats, 2> len_{};
@@ -121,6 +125,7 @@ class FlowAccumulator {
 
 /// Zeek's conn_state from the TCP flags each side sent, as an index into
 /// kConnStateNames.
-std::uint8_t connState(std::uint8_t fwd_flags, std::uint8_t bwd_flags, std::uint64_t bwd_pkts) noexcept;
+std::uint8_t connState(std::uint8_t fwd_flags, std::uint8_t bwd_flags,
+                       std::uint64_t bwd_pkts) noexcept;
 
 }  // namespace edgesense::features

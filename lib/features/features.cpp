@@ -129,13 +129,16 @@ void FlowAccumulator::finish(const std::array<std::uint64_t, 2>& pkts,
   set(Feature::kBurstGapStd, burst_gap_.stdOrNaN(kUs));
   set(Feature::kBurstLargestShare,
       total_bytes > 0 && bursts.n ? static_cast<double>(bursts.max) / total_bytes : kNaN);
-  set(Feature::kDownUpRatio, bytes[0] > 0 ? static_cast<double>(bytes[1]) / static_cast<double>(bytes[0]) : kNaN);
+  set(Feature::kDownUpRatio,
+      bytes[0] > 0 ? static_cast<double>(bytes[1]) / static_cast<double>(bytes[0]) : kNaN);
 
   for (std::uint32_t i = 0; i < kFirstPackets; ++i) {
-    set(static_cast<Feature>(index(Feature::kFirstSize1) + i), i < packets_ ? first_size_[i] : kNaN);
+    set(static_cast<Feature>(index(Feature::kFirstSize1) + i),
+        i < packets_ ? first_size_[i] : kNaN);
   }
   for (std::uint32_t i = 0; i + 1 < kFirstPackets; ++i) {
-    set(static_cast<Feature>(index(Feature::kFirstGap2) + i), i + 1 < packets_ ? seconds(first_gap_us_[i]) : kNaN);
+    set(static_cast<Feature>(index(Feature::kFirstGap2) + i),
+        i + 1 < packets_ ? seconds(first_gap_us_[i]) : kNaN);
   }
 }
 
@@ -151,7 +154,8 @@ void FeatureExtractor::onEnd(const FeatureFlow& f, flow::EndReason reason) noexc
 void FeatureExtractor::emit(const FeatureFlow& f, flow::EndReason reason,
                             decode::TimeUs now) noexcept {
   FlowRecord& r = record_;
-  const std::uint64_t id = flow::hashKey(f.key) ^ static_cast<std::uint64_t>(f.first_ts) * 0x9e3779b97f4a7c15ULL;
+  const std::uint64_t id =
+      flow::hashKey(f.key) ^ static_cast<std::uint64_t>(f.first_ts) * 0x9e3779b97f4a7c15ULL;
   r.flow_id = id & ((1ULL << 53) - 1);  // exact in every JSON reader
   r.src = f.initiatorAddr();
   r.dst = f.responderAddr();

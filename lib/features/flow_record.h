@@ -23,13 +23,13 @@ struct FlowRecord {
   std::uint8_t vlan_count = 0;
   std::array<std::uint16_t, 2> vlan{};
   decode::TimeUs start_us = 0;
-  decode::TimeUs end_us = 0;  // last packet seen
+  decode::TimeUs end_us = 0;            // last packet seen
   std::array<std::uint64_t, 2> pkts{};  // [0] toserver (initiator), [1] toclient
   std::array<std::uint64_t, 2> bytes{};
   std::array<std::uint64_t, 2> payload_bytes{};
   std::array<std::uint8_t, 2> tcp_flags{};
   flow::EndReason reason = flow::EndReason::kShutdown;
-  std::uint32_t window = 0;  // snapshots before this one; the final record has the last index
+  std::uint32_t window = 0;        // snapshots before this one; the final record has the last index
   std::uint8_t conn_state = 0xff;  // index into kConnStateNames, 0xff unless TCP
   bool handshake = false;
   FeatureVector features{};

@@ -105,7 +105,8 @@ struct Window {
       for (Distinct* d : {&dst_ports, &dst_hosts, &src_hosts}) d->rotate(adjacent);
       start += k * length;
     }
-    const double elapsed = ts > start ? static_cast<double>(ts - start) / static_cast<double>(length) : 0;
+    const double elapsed =
+        ts > start ? static_cast<double>(ts - start) / static_cast<double>(length) : 0;
     return 1.0 - elapsed;
   }
 };
@@ -135,14 +136,18 @@ HostTable::HostTable(const HostTableConfig& cfg)
 
 HostTable::~HostTable() = default;
 
-std::size_t HostTable::bytesPerHost() noexcept { return sizeof(Host) + 2 * sizeof(std::uint32_t); }
+std::size_t HostTable::bytesPerHost() noexcept {
+  return sizeof(Host) + 2 * sizeof(std::uint32_t);
+}
 
 void HostTable::touch(std::uint32_t idx) noexcept {
   Host& h = hosts_[idx];
   if (lru_tail_ == idx) return;
   // unlink (a new host has prev == next == kNil and is not the head)
-  if (h.prev != kNil) hosts_[h.prev].next = h.next;
-  else if (lru_head_ == idx) lru_head_ = h.next;
+  if (h.prev != kNil)
+    hosts_[h.prev].next = h.next;
+  else if (lru_head_ == idx)
+    lru_head_ = h.next;
   if (h.next != kNil) hosts_[h.next].prev = h.prev;
   h.prev = lru_tail_;
   h.next = kNil;
@@ -169,7 +174,10 @@ void HostTable::evictOldest() noexcept {
   const std::uint32_t idx = lru_head_;
   Host& h = hosts_[idx];
   lru_head_ = h.next;
-  if (lru_head_ != kNil) hosts_[lru_head_].prev = kNil; else lru_tail_ = kNil;
+  if (lru_head_ != kNil)
+    hosts_[lru_head_].prev = kNil;
+  else
+    lru_tail_ = kNil;
   eraseSlot(idx);
   h = Host{};
   ++stats_.evicted;
@@ -254,7 +262,8 @@ void HostTable::context(const IpAddress& src, const IpAddress& dst, TimeUs ts,
   static constexpr Feature kSrcFlows[2] = {Feature::kSrcFlows10s, Feature::kSrcFlows60s};
   static constexpr Feature kSrcPorts[2] = {Feature::kSrcDstPorts10s, Feature::kSrcDstPorts60s};
   static constexpr Feature kSrcHosts[2] = {Feature::kSrcDstHosts10s, Feature::kSrcDstHosts60s};
-  static constexpr Feature kSrcFailed[2] = {Feature::kSrcFailedShare10s, Feature::kSrcFailedShare60s};
+  static constexpr Feature kSrcFailed[2] = {Feature::kSrcFailedShare10s,
+                                            Feature::kSrcFailedShare60s};
   static constexpr Feature kDstSrcs[2] = {Feature::kDstSrcs10s, Feature::kDstSrcs60s};
   static constexpr Feature kDstFlows[2] = {Feature::kDstFlows10s, Feature::kDstFlows60s};
   Host* s = lookup(src, ts, false);

@@ -72,7 +72,7 @@ class HostTable {
   std::uint32_t used_ = 0;
   std::uint32_t next_unused_ = 0;  // hosts_[next_unused_..] never used yet
   std::uint32_t free_slot_ = 0;    // the entry evictOldest() just freed
-  std::uint32_t lru_head_;  // least recently touched
+  std::uint32_t lru_head_;         // least recently touched
   std::uint32_t lru_tail_;
   HostTableStats stats_;
 };

@@ -36,13 +36,18 @@ struct RunningStats {
   static RunningStats merge(const RunningStats& a, const RunningStats& b) noexcept {
     if (a.n == 0) return b;
     if (b.n == 0) return a;
-    return {a.n + b.n, std::min(a.min, b.min), std::max(a.max, b.max), a.sum + b.sum, a.sum_sq + b.sum_sq};
+    return {a.n + b.n, std::min(a.min, b.min), std::max(a.max, b.max), a.sum + b.sum,
+            a.sum_sq + b.sum_sq};
   }
 
   // Readers; `scale` converts the sample unit (1e-6 turns microseconds into
   // seconds). NaN when there are no samples.
-  double minOrNaN(double scale = 1) const noexcept { return n ? static_cast<double>(min) * scale : kNaN; }
-  double maxOrNaN(double scale = 1) const noexcept { return n ? static_cast<double>(max) * scale : kNaN; }
+  double minOrNaN(double scale = 1) const noexcept {
+    return n ? static_cast<double>(min) * scale : kNaN;
+  }
+  double maxOrNaN(double scale = 1) const noexcept {
+    return n ? static_cast<double>(max) * scale : kNaN;
+  }
   double meanOrNaN(double scale = 1) const noexcept {
     return n ? static_cast<double>(sum) / static_cast<double>(n) * scale : kNaN;
   }

@@ -62,7 +62,10 @@ inline FlowKey makeKey(const decode::Packet& p, bool& src_is_lo) noexcept {
   // Whole words, written once: the key is read back as words at once, and
   // narrow stores followed by a wide load would stall store forwarding.
   const std::uint64_t words[6] = {
-      src_is_lo ? s0 : d0, src_is_lo ? s1 : d1, src_is_lo ? d0 : s0, src_is_lo ? d1 : s1,
+      src_is_lo ? s0 : d0,
+      src_is_lo ? s1 : d1,
+      src_is_lo ? d0 : s0,
+      src_is_lo ? d1 : s1,
       lo_port | hi_port << 16 | std::uint64_t{p.vlan[0]} << 32 | std::uint64_t{p.vlan[1]} << 48,
       p.proto};
   static_assert(std::endian::native == std::endian::little, "FlowKey words assume little endian");

@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <memory>
 #include <new>
-#include <type_traits>
 #include <string_view>
+#include <type_traits>
 
 #include "decode/packet.h"
 #include "flow/flow_key.h"
@@ -38,12 +38,18 @@ inline constexpr std::size_t kEndReasonCount = 6;
 
 constexpr std::string_view endReasonName(EndReason r) noexcept {
   switch (r) {
-    case EndReason::kTcpFin: return "tcp_fin";
-    case EndReason::kTcpRst: return "tcp_rst";
-    case EndReason::kIdleTimeout: return "idle_timeout";
-    case EndReason::kActiveTimeout: return "active_timeout";
-    case EndReason::kEvicted: return "evicted";
-    case EndReason::kShutdown: return "shutdown";
+    case EndReason::kTcpFin:
+      return "tcp_fin";
+    case EndReason::kTcpRst:
+      return "tcp_rst";
+    case EndReason::kIdleTimeout:
+      return "idle_timeout";
+    case EndReason::kActiveTimeout:
+      return "active_timeout";
+    case EndReason::kEvicted:
+      return "evicted";
+    case EndReason::kShutdown:
+      return "shutdown";
   }
   return "unknown";
 }
@@ -82,9 +88,9 @@ struct Flow {
   EndReason close_reason = EndReason::kTcpFin;
   std::uint8_t fin_dirs = 0;       // bit per direction that sent FIN
   std::uint8_t first_fin_dir = 0;  // the bit of the side that closed first
-  std::uint8_t list = 0;      // which deadline list holds it
-  bool dirty = false;         // packets since the last snapshot
-  std::uint32_t window = 0;   // interim snapshots emitted so far
+  std::uint8_t list = 0;           // which deadline list holds it
+  bool dirty = false;              // packets since the last snapshot
+  std::uint32_t window = 0;        // interim snapshots emitted so far
   std::uint32_t hash32 = 0;
   TimeUs close_deadline = 0;
   TimeUs active_deadline = 0;
@@ -185,7 +191,8 @@ class FlowTable {
     }
     if (idx == kNil) idx = create(l.key, l.hash, l.src_is_lo, p, obs);
     FlowT& f = pool_[idx];
-    const Direction dir = l.src_is_lo == f.initiator_is_lo ? Direction::kForward : Direction::kBackward;
+    const Direction dir =
+        l.src_is_lo == f.initiator_is_lo ? Direction::kForward : Direction::kBackward;
     account(idx, f, p, dir, obs);
     if (p.fragment == decode::Fragment::kFirst) rememberFragment(p, idx);
     if (p.proto == decode::ipproto::kTcp) trackTcpClose(idx, f, p, dir, obs);
@@ -306,14 +313,23 @@ class FlowTable {
     FlowT& f = pool_[idx];
     f.prev[link] = l.tail;
     f.next[link] = kNil;
-    if (l.tail != kNil) pool_[l.tail].next[link] = idx; else l.head = idx;
+    if (l.tail != kNil)
+      pool_[l.tail].next[link] = idx;
+    else
+      l.head = idx;
     l.tail = idx;
   }
 
   void unlink(List& l, std::uint32_t idx, int link) noexcept {
     FlowT& f = pool_[idx];
-    if (f.prev[link] != kNil) pool_[f.prev[link]].next[link] = f.next[link]; else l.head = f.next[link];
-    if (f.next[link] != kNil) pool_[f.next[link]].prev[link] = f.prev[link]; else l.tail = f.prev[link];
+    if (f.prev[link] != kNil)
+      pool_[f.prev[link]].next[link] = f.next[link];
+    else
+      l.head = f.next[link];
+    if (f.next[link] != kNil)
+      pool_[f.next[link]].prev[link] = f.prev[link];
+    else
+      l.tail = f.prev[link];
     f.prev[link] = f.next[link] = kNil;
   }
 
@@ -330,8 +346,8 @@ class FlowTable {
   }
 
   template <class Observer>
-  std::uint32_t create(const FlowKey& key, std::uint32_t h, bool src_is_lo,
-                       const decode::Packet& p, Observer& obs) noexcept {
+  std::uint32_t create(const FlowKey& key, std::uint32_t h, bool src_is_lo, const decode::Packet& p,
+                       Observer& obs) noexcept {
     if (free_count_ == 0) end(oldest(), EndReason::kEvicted, obs);
     const std::uint32_t idx = free_[--free_count_];
     FlowT& f = *std::construct_at(&pool_[idx]);
@@ -391,8 +407,8 @@ class FlowTable {
       // The ACK of the second FIN, from the side that closed first, is the
       // last packet of a clean close.
       if (f.close_reason == EndReason::kTcpFin && f.fin_dirs == 3 &&
-          (p.tcp_flags & (kFin | kSyn | kRst)) == 0 && (p.tcp_flags & kAck) &&
-          p.payload_len == 0 && bit == f.first_fin_dir) {
+          (p.tcp_flags & (kFin | kSyn | kRst)) == 0 && (p.tcp_flags & kAck) && p.payload_len == 0 &&
+          bit == f.first_fin_dir) {
         end(idx, EndReason::kTcpFin, obs);
       }
       return;

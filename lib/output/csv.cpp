@@ -86,6 +86,8 @@ void CsvSink::onRecord(const FlowRecord& r) {
   std::fwrite(line_.data(), 1, line_.size(), fp_);
 }
 
-bool CsvSink::flush() { return std::fflush(fp_) == 0 && !std::ferror(fp_); }
+bool CsvSink::flush() {
+  return std::fflush(fp_) == 0 && !std::ferror(fp_);
+}
 
 }  // namespace edgesense::output

@@ -12,9 +12,9 @@
 namespace edgesense::output {
 
 /// The key columns that precede the features.
-inline constexpr const char* kCsvKeyColumns[] = {
-    "flow_id", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "vlan",
-    "start", "end", "reason", "window"};
+inline constexpr const char* kCsvKeyColumns[] = {"flow_id",   "src_ip", "src_port", "dest_ip",
+                                                 "dest_port", "proto",  "vlan",     "start",
+                                                 "end",       "reason", "window"};
 
 void appendCsvHeader(std::string& out);
 void appendCsvRow(std::string& out, const features::FlowRecord& r);

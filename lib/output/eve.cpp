@@ -29,11 +29,16 @@ void appendTimestamp(std::string& out, decode::TimeUs ts_us) {
 
 std::string protoName(std::uint8_t proto) {
   switch (proto) {
-    case decode::ipproto::kTcp: return "TCP";
-    case decode::ipproto::kUdp: return "UDP";
-    case decode::ipproto::kIcmp: return "ICMP";
-    case decode::ipproto::kIcmpv6: return "IPv6-ICMP";
-    default: return std::to_string(proto);
+    case decode::ipproto::kTcp:
+      return "TCP";
+    case decode::ipproto::kUdp:
+      return "UDP";
+    case decode::ipproto::kIcmp:
+      return "ICMP";
+    case decode::ipproto::kIcmpv6:
+      return "IPv6-ICMP";
+    default:
+      return std::to_string(proto);
   }
 }
 
@@ -55,15 +60,19 @@ bool isIcmp(std::uint8_t proto) {
 /// flow manager reaps closed TCP flows too), eviction is "forced".
 const char* suricataReason(flow::EndReason r) {
   switch (r) {
-    case flow::EndReason::kEvicted: return "forced";
-    case flow::EndReason::kShutdown: return "shutdown";
-    default: return "timeout";
+    case flow::EndReason::kEvicted:
+      return "forced";
+    case flow::EndReason::kShutdown:
+      return "shutdown";
+    default:
+      return "timeout";
   }
 }
 
 const char* suricataState(const FlowRecord& r) {
   if (r.proto == decode::ipproto::kTcp) {
-    if (r.reason == flow::EndReason::kTcpFin || r.reason == flow::EndReason::kTcpRst) return "closed";
+    if (r.reason == flow::EndReason::kTcpFin || r.reason == flow::EndReason::kTcpRst)
+      return "closed";
     return r.handshake ? "established" : "new";
   }
   return r.pkts[1] > 0 ? "established" : "new";
@@ -92,7 +101,8 @@ void appendFlowEvent(std::string& out, const FlowRecord& r, const EveOptions& op
   j.field("event_type", "flow");
   if (r.vlan_count > 0) {
     j.key("vlan").beginArray();
-    for (int i = 0; i < r.vlan_count; ++i) j.value(std::uint32_t{r.vlan[static_cast<std::size_t>(i)]});
+    for (int i = 0; i < r.vlan_count; ++i)
+      j.value(std::uint32_t{r.vlan[static_cast<std::size_t>(i)]});
     j.endArray();
   }
   j.field("src_ip", address(r.src, buf));
@@ -179,6 +189,8 @@ void EveFlowSink::onRecord(const FlowRecord& r) {
   ++written_;
 }
 
-bool EveFlowSink::flush() { return std::fflush(fp_) == 0 && !std::ferror(fp_); }
+bool EveFlowSink::flush() {
+  return std::fflush(fp_) == 0 && !std::ferror(fp_);
+}
 
 }  // namespace edgesense::output

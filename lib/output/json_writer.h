@@ -16,10 +16,28 @@ class JsonWriter {
  public:
   explicit JsonWriter(std::string& out) : out_(out) {}
 
-  JsonWriter& beginObject() { sep(); out_ += '{'; first_ = true; return *this; }
-  JsonWriter& endObject() { out_ += '}'; first_ = false; return *this; }
-  JsonWriter& beginArray() { sep(); out_ += '['; first_ = true; return *this; }
-  JsonWriter& endArray() { out_ += ']'; first_ = false; return *this; }
+  JsonWriter& beginObject() {
+    sep();
+    out_ += '{';
+    first_ = true;
+    return *this;
+  }
+  JsonWriter& endObject() {
+    out_ += '}';
+    first_ = false;
+    return *this;
+  }
+  JsonWriter& beginArray() {
+    sep();
+    out_ += '[';
+    first_ = true;
+    return *this;
+  }
+  JsonWriter& endArray() {
+    out_ += ']';
+    first_ = false;
+    return *this;
+  }
 
   JsonWriter& key(std::string_view k) {
     sep();
@@ -28,11 +46,27 @@ class JsonWriter {
     first_ = true;  // the value that follows takes no comma
     return *this;
   }
-  JsonWriter& value(std::string_view s) { sep(); string(s); return *this; }
+  JsonWriter& value(std::string_view s) {
+    sep();
+    string(s);
+    return *this;
+  }
   JsonWriter& value(const char* s) { return value(std::string_view(s)); }
-  JsonWriter& value(bool b) { sep(); out_ += b ? "true" : "false"; return *this; }
-  JsonWriter& value(std::uint64_t v) { sep(); append(v); return *this; }
-  JsonWriter& value(std::int64_t v) { sep(); append(v); return *this; }
+  JsonWriter& value(bool b) {
+    sep();
+    out_ += b ? "true" : "false";
+    return *this;
+  }
+  JsonWriter& value(std::uint64_t v) {
+    sep();
+    append(v);
+    return *this;
+  }
+  JsonWriter& value(std::int64_t v) {
+    sep();
+    append(v);
+    return *this;
+  }
   JsonWriter& value(std::uint32_t v) { return value(std::uint64_t{v}); }
   JsonWriter& value(int v) { return value(std::int64_t{v}); }
   JsonWriter& value(double v) {
@@ -44,12 +78,22 @@ class JsonWriter {
     }
     return *this;
   }
-  JsonWriter& null() { sep(); out_ += "null"; return *this; }
+  JsonWriter& null() {
+    sep();
+    out_ += "null";
+    return *this;
+  }
   /// A value already formatted as JSON.
-  JsonWriter& raw(std::string_view json) { sep(); out_ += json; return *this; }
+  JsonWriter& raw(std::string_view json) {
+    sep();
+    out_ += json;
+    return *this;
+  }
 
   template <class T>
-  JsonWriter& field(std::string_view k, const T& v) { return key(k).value(v); }
+  JsonWriter& field(std::string_view k, const T& v) {
+    return key(k).value(v);
+  }
 
  private:
   void sep() {
@@ -66,11 +110,21 @@ class JsonWriter {
     out_ += '"';
     for (char c : s) {
       switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             static constexpr char kHex[] = "0123456789abcdef";

@@ -24,13 +24,16 @@ std::size_t RxLoop::bytesPerFlow() noexcept {
 
 void RxLoop::pace(decode::TimeUs ts) noexcept {
   using namespace std::chrono;
-  const std::int64_t now_ns = duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+  const std::int64_t now_ns =
+      duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
   if (first_ts_ < 0) {
     first_ts_ = ts;
     wall_start_ns_ = now_ns;
     return;
   }
-  const auto due_ns = wall_start_ns_ + static_cast<std::int64_t>(static_cast<double>(ts - first_ts_) * 1000.0 / cfg_.speed);
+  const auto due_ns =
+      wall_start_ns_ +
+      static_cast<std::int64_t>(static_cast<double>(ts - first_ts_) * 1000.0 / cfg_.speed);
   if (due_ns > now_ns) std::this_thread::sleep_for(nanoseconds(due_ns - now_ns));
 }
 

@@ -58,15 +58,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int repeat = argc > 2 ? std::atoi(argv[2]) : 3;
-  const std::pair<const char*, std::size_t> modes[] = {{"stdio_default", 0}, {"buffer_1MiB", 1 << 20}};
+  const std::pair<const char*, std::size_t> modes[] = {{"stdio_default", 0},
+                                                       {"buffer_1MiB", 1 << 20}};
   for (const auto& [name, size] : modes) {
     Result best;
     for (int i = 0; i < repeat; ++i) {
       const Result r = readAll(argv[1], size);
       if (best.seconds == 0 || r.seconds < best.seconds) best = r;
     }
-    std::printf("{\"mode\":\"%s\",\"packets\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"pps\":%.0f}\n", name,
-                best.packets, best.bytes, best.seconds, static_cast<double>(best.packets) / best.seconds);
+    std::printf("{\"mode\":\"%s\",\"packets\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"pps\":%.0f}\n",
+                name, best.packets, best.bytes, best.seconds,
+                static_cast<double>(best.packets) / best.seconds);
   }
   return 0;
 }

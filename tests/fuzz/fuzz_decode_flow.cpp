@@ -32,13 +32,26 @@ struct FormatSink final : features::RecordSink {
 
 bool toLink(int dlt, decode::LinkType& out) {
   switch (dlt) {
-    case DLT_NULL: out = decode::LinkType::kNull; return true;
-    case DLT_EN10MB: out = decode::LinkType::kEthernet; return true;
-    case DLT_RAW: out = decode::LinkType::kRaw; return true;
-    case DLT_LOOP: out = decode::LinkType::kLoop; return true;
-    case DLT_LINUX_SLL: out = decode::LinkType::kLinuxSll; return true;
-    case DLT_LINUX_SLL2: out = decode::LinkType::kLinuxSll2; return true;
-    default: return false;
+    case DLT_NULL:
+      out = decode::LinkType::kNull;
+      return true;
+    case DLT_EN10MB:
+      out = decode::LinkType::kEthernet;
+      return true;
+    case DLT_RAW:
+      out = decode::LinkType::kRaw;
+      return true;
+    case DLT_LOOP:
+      out = decode::LinkType::kLoop;
+      return true;
+    case DLT_LINUX_SLL:
+      out = decode::LinkType::kLinuxSll;
+      return true;
+    case DLT_LINUX_SLL2:
+      out = decode::LinkType::kLinuxSll2;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -72,7 +85,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const u_char* bytes = nullptr;
   while (pcap_next_ex(p, &hdr, &bytes) == 1) {
     decode::Frame f{bytes, hdr->caplen, hdr->len,
-                    static_cast<decode::TimeUs>(hdr->ts.tv_sec) * 1'000'000 + hdr->ts.tv_usec, link};
+                    static_cast<decode::TimeUs>(hdr->ts.tv_sec) * 1'000'000 + hdr->ts.tv_usec,
+                    link};
     decode::Packet pkt;
     if (decode::decode(f, pkt) == decode::DecodeError::kNone) {
       table.process(pkt, extractor);

@@ -21,15 +21,19 @@ namespace fs = std::filesystem;
 class FileSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("edgesense-capture-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("edgesense-capture-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   static ts::Frame frame(int i) {
     ts::PacketBuilder b;
-    b.ethernet().ipv4({.src = "192.0.2.1", .dst = "192.0.2.2"}).udp(1000, static_cast<std::uint16_t>(2000 + i)).payload(100);
+    b.ethernet()
+        .ipv4({.src = "192.0.2.1", .dst = "192.0.2.2"})
+        .udp(1000, static_cast<std::uint16_t>(2000 + i))
+        .payload(100);
     return b.build();
   }
 
@@ -47,7 +51,8 @@ class FileSourceTest : public ::testing::Test {
 TEST_F(FileSourceTest, ReadsPcapNanosecondPcapAndPcapngInOrder) {
   const fs::path a = write("a.pcap", {}, 3);
   const fs::path b = write("b.pcap", {.format = ts::CaptureFormat::kPcapNano}, 2);
-  const fs::path c = write("c.pcapng", {.format = ts::CaptureFormat::kPcapng, .pcapng_tsresol = 9}, 4);
+  const fs::path c =
+      write("c.pcapng", {.format = ts::CaptureFormat::kPcapng, .pcapng_tsresol = 9}, 4);
   auto src = openFiles({a.string(), b.string(), c.string()});
   decode::Frame f;
   int n = 0;
@@ -75,7 +80,9 @@ TEST_F(FileSourceTest, MapsEveryLinkType) {
       {ts::kLinkTypeRaw, decode::LinkType::kRaw},
       {ts::kLinkTypeNull, decode::LinkType::kNull}};
   for (const auto& [dlt, link] : kinds) {
-    const fs::path p = write("l" + std::to_string(dlt) + ".pcap", {.link_type = dlt}, 1);
+    std::string name = "linktype-";  // appended, not "a" + b: GCC 12 warns falsely (PR 105329)
+    name += std::to_string(dlt);
+    const fs::path p = write(name + ".pcap", {.link_type = dlt}, 1);
     auto src = openFiles({p.string()});
     decode::Frame f;
     ASSERT_EQ(src->next(f), ReadStatus::kPacket);

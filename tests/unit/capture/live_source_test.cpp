@@ -29,8 +29,12 @@ namespace ts = testsupport;
 class LiveSourceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << "live capture tests need root (a network namespace of their own)";
-    ASSERT_EQ(std::system("ip link add es0 type veth peer name es1 && ip link set es0 up && ip link set es1 up"), 0);
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0)
+        << "live capture tests need root (a network namespace of their own)";
+    ASSERT_EQ(
+        std::system(
+            "ip link add es0 type veth peer name es1 && ip link set es0 up && ip link set es1 up"),
+        0);
   }
 
   /// Sends a UDP frame out of es1, so it arrives on es0.
@@ -44,8 +48,9 @@ class LiveSourceTest : public ::testing::Test {
     to.sll_family = AF_PACKET;
     to.sll_ifindex = static_cast<int>(if_nametoindex("es1"));
     to.sll_halen = 6;
-    ASSERT_EQ(sendto(fd, f.bytes.data(), f.bytes.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
-              static_cast<ssize_t>(f.bytes.size()));
+    ASSERT_EQ(
+        sendto(fd, f.bytes.data(), f.bytes.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+        static_cast<ssize_t>(f.bytes.size()));
   }
 };
 

@@ -33,8 +33,13 @@ ts::Frame tcpFrame(std::vector<ts::VlanTag> vlans = {}) {
   ts::PacketBuilder b;
   b.ethernet(std::move(vlans))
       .ipv4({.src = "192.0.2.1", .dst = "198.51.100.7", .ttl = 61, .id = 4242})
-      .tcp({.src_port = 40000, .dst_port = 443, .seq = 1000, .ack = 2000,
-            .flags = ts::kTcpAck | ts::kTcpPsh, .window = 501, .options = ts::tcpTimestampOptions(1, 2)})
+      .tcp({.src_port = 40000,
+            .dst_port = 443,
+            .seq = 1000,
+            .ack = 2000,
+            .flags = ts::kTcpAck | ts::kTcpPsh,
+            .window = 501,
+            .options = ts::tcpTimestampOptions(1, 2)})
       .payload(100);
   return b.build();
 }
@@ -78,14 +83,16 @@ TEST(Decode, VlanAndQinQ) {
   EXPECT_EQ(p.vlan[1], 20);
   EXPECT_EQ(p.payload_len, 100u);
 
-  const ts::Frame three = tcpFrame({{.vid = 1, .tpid = ts::kEtherTypeQinQ}, {.vid = 2}, {.vid = 3}});
+  const ts::Frame three =
+      tcpFrame({{.vid = 1, .tpid = ts::kEtherTypeQinQ}, {.vid = 2}, {.vid = 3}});
   EXPECT_EQ(decode(view(three), p), DecodeError::kVlanTooDeep);
 }
 
 TEST(Decode, Ipv6ExtensionHeadersAndUdp) {
   ts::PacketBuilder b;
   b.ethernet()
-      .ipv6({.src = "2001:db8::1", .dst = "2001:db8::2",
+      .ipv6({.src = "2001:db8::1",
+             .dst = "2001:db8::2",
              .ext_headers = {ts::Ipv6ExtHeader::hopByHop(), ts::Ipv6ExtHeader::routing(),
                              ts::Ipv6ExtHeader::destinationOptions()}})
       .udp(5353, 53)
@@ -113,8 +120,14 @@ TEST(Decode, Ipv6ExtensionChainIsCapped) {
 TEST(Decode, IcmpEchoRequestAndReplyShareAKey) {
   Packet req, rep;
   ts::PacketBuilder a, b;
-  a.ethernet().ipv4({.src = "192.0.2.1", .dst = "192.0.2.2"}).icmp(ts::icmpEcho(false, 77, 1)).payload(56);
-  b.ethernet().ipv4({.src = "192.0.2.2", .dst = "192.0.2.1"}).icmp(ts::icmpEcho(true, 77, 1)).payload(56);
+  a.ethernet()
+      .ipv4({.src = "192.0.2.1", .dst = "192.0.2.2"})
+      .icmp(ts::icmpEcho(false, 77, 1))
+      .payload(56);
+  b.ethernet()
+      .ipv4({.src = "192.0.2.2", .dst = "192.0.2.1"})
+      .icmp(ts::icmpEcho(true, 77, 1))
+      .payload(56);
   ASSERT_EQ(decode(view(a.build()), req), DecodeError::kNone);
   ASSERT_EQ(decode(view(b.build()), rep), DecodeError::kNone);
   EXPECT_EQ(req.icmp_type, 8);
@@ -135,7 +148,10 @@ TEST(Decode, IcmpEchoRequestAndReplyShareAKey) {
 
 TEST(Decode, Ipv4FragmentsFirstCarriesPorts) {
   ts::PacketBuilder b;
-  b.ethernet().ipv4({.src = "192.0.2.1", .dst = "192.0.2.2", .id = 555}).udp(1000, 2000).payload(3000);
+  b.ethernet()
+      .ipv4({.src = "192.0.2.1", .dst = "192.0.2.2", .id = 555})
+      .udp(1000, 2000)
+      .payload(3000);
   const std::vector<ts::Frame> frags = ts::fragmentPacket(b.build(), 1480);
   ASSERT_EQ(frags.size(), 3u);
   Packet p;
@@ -178,8 +194,10 @@ class DecodeLinkTypes : public ::testing::TestWithParam<LinkCase> {};
 TEST_P(DecodeLinkTypes, EveryLinkLayerReachesTheTransport) {
   const LinkCase& c = GetParam();
   ts::PacketBuilder b;
-  b.link({.layer = c.layer}).ip(c.src, std::string(c.src).find(':') != std::string::npos ? "2001:db8::9" : "192.0.2.9")
-      .tcp({.src_port = 1234, .dst_port = 80, .flags = ts::kTcpSyn}).payload(0);
+  b.link({.layer = c.layer})
+      .ip(c.src, std::string(c.src).find(':') != std::string::npos ? "2001:db8::9" : "192.0.2.9")
+      .tcp({.src_port = 1234, .dst_port = 80, .flags = ts::kTcpSyn})
+      .payload(0);
   Packet p;
   ASSERT_EQ(decode(view(b.build(), c.link), p), DecodeError::kNone) << linkTypeName(c.link);
   EXPECT_EQ(text(p.src), c.src);
@@ -200,7 +218,10 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Decode, SnapLengthCutIsNotAnError) {
   // Captured 54 bytes of a 1514-byte frame: headers intact, payload cut.
   ts::PacketBuilder b;
-  b.ethernet().ipv4({.src = "192.0.2.1", .dst = "192.0.2.2"}).tcp({.src_port = 1, .dst_port = 2}).payload(1460);
+  b.ethernet()
+      .ipv4({.src = "192.0.2.1", .dst = "192.0.2.2"})
+      .tcp({.src_port = 1, .dst_port = 2})
+      .payload(1460);
   const ts::Frame f = b.build();
   Frame v = view(f);
   v.cap_len = 54;
@@ -233,23 +254,27 @@ TEST_P(DecodeMalformed, IsCountedByReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     All, DecodeMalformed,
-    ::testing::Values(
-        Broken{"short ethernet", DecodeError::kTruncatedLink,
-               [](ts::Frame&, Frame& v) { v.cap_len = v.wire_len = 10; }},
-        Broken{"short ipv4", DecodeError::kTruncatedIpv4,
-               [](ts::Frame&, Frame& v) { v.cap_len = 14 + 12; }},
-        Broken{"ihl below 5", DecodeError::kBadIpv4HeaderLength,
-               [](ts::Frame& f, Frame&) { f.bytes[f.l3_offset] = 0x44; }},
-        Broken{"bad version", DecodeError::kBadIpVersion,
-               [](ts::Frame& f, Frame&) { f.bytes[f.l3_offset] = 0x75; }},
-        Broken{"total length beyond the frame", DecodeError::kBadIpv4TotalLength,
-               [](ts::Frame& f, Frame&) { f.bytes[f.l3_offset + 2] = 0x40; }},
-        Broken{"total length below the header", DecodeError::kBadIpv4TotalLength,
-               [](ts::Frame& f, Frame&) { f.bytes[f.l3_offset + 2] = 0; f.bytes[f.l3_offset + 3] = 10; }},
-        Broken{"tcp data offset below 5", DecodeError::kBadTcpHeaderLength,
-               [](ts::Frame& f, Frame&) { f.bytes[f.l4_offset + 12] = 0x40; }},
-        Broken{"tcp header cut", DecodeError::kTruncatedTcp,
-               [](ts::Frame& f, Frame& v) { v.cap_len = static_cast<std::uint32_t>(f.l4_offset + 10); }}));
+    ::testing::Values(Broken{"short ethernet", DecodeError::kTruncatedLink,
+                             [](ts::Frame&, Frame& v) { v.cap_len = v.wire_len = 10; }},
+                      Broken{"short ipv4", DecodeError::kTruncatedIpv4,
+                             [](ts::Frame&, Frame& v) { v.cap_len = 14 + 12; }},
+                      Broken{"ihl below 5", DecodeError::kBadIpv4HeaderLength,
+                             [](ts::Frame& f, Frame&) { f.bytes[f.l3_offset] = 0x44; }},
+                      Broken{"bad version", DecodeError::kBadIpVersion,
+                             [](ts::Frame& f, Frame&) { f.bytes[f.l3_offset] = 0x75; }},
+                      Broken{"total length beyond the frame", DecodeError::kBadIpv4TotalLength,
+                             [](ts::Frame& f, Frame&) { f.bytes[f.l3_offset + 2] = 0x40; }},
+                      Broken{"total length below the header", DecodeError::kBadIpv4TotalLength,
+                             [](ts::Frame& f, Frame&) {
+                               f.bytes[f.l3_offset + 2] = 0;
+                               f.bytes[f.l3_offset + 3] = 10;
+                             }},
+                      Broken{"tcp data offset below 5", DecodeError::kBadTcpHeaderLength,
+                             [](ts::Frame& f, Frame&) { f.bytes[f.l4_offset + 12] = 0x40; }},
+                      Broken{"tcp header cut", DecodeError::kTruncatedTcp,
+                             [](ts::Frame& f, Frame& v) {
+                               v.cap_len = static_cast<std::uint32_t>(f.l4_offset + 10);
+                             }}));
 
 TEST(Decode, ShortUdpAndIcmpAreCounted) {
   ts::PacketBuilder b;
@@ -295,7 +320,8 @@ TEST(Decode, EveryPrefixOfAFrameIsSafe) {
   // Each truncation either decodes or yields a reason; run under ASan in CI.
   const ts::Frame f = tcpFrame({{.vid = 7}});
   for (std::size_t n = 0; n <= f.bytes.size(); ++n) {
-    std::vector<std::uint8_t> copy(f.bytes.begin(), f.bytes.begin() + static_cast<std::ptrdiff_t>(n));
+    std::vector<std::uint8_t> copy(f.bytes.begin(),
+                                   f.bytes.begin() + static_cast<std::ptrdiff_t>(n));
     Frame v;
     v.data = copy.data();
     v.cap_len = v.wire_len = static_cast<std::uint32_t>(n);
@@ -312,7 +338,8 @@ TEST(Decode, ErrorNamesAreUniqueLabels) {
   for (std::size_t i = 0; i < kDecodeErrorCount; ++i) {
     const std::string_view n = decodeErrorName(static_cast<DecodeError>(i));
     EXPECT_TRUE(names.insert(n).second) << n;
-    for (char ch : n) EXPECT_TRUE((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_') << n;
+    for (char ch : n)
+      EXPECT_TRUE((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_') << n;
   }
 }
 

@@ -73,7 +73,9 @@ FlowRecord run(const std::vector<Pkt>& pkts, std::uint8_t proto = decode::ipprot
   return sink.records.back();
 }
 
-double get(const FlowRecord& r, Feature f) { return r.features[index(f)]; }
+double get(const FlowRecord& r, Feature f) {
+  return r.features[index(f)];
+}
 
 struct Direct {
   double min, max, mean, std;
@@ -120,8 +122,8 @@ TEST(Features, VolumeAndLengthStatisticsMatchDirectComputation) {
   EXPECT_NEAR(get(r, Feature::kBwdLenStd), b.std, 1e-9);
   EXPECT_NEAR(get(r, Feature::kLenMean), a.mean, 1e-9);
   EXPECT_NEAR(get(r, Feature::kLenStd), a.std, 1e-9);  // merged from both directions
-  EXPECT_DOUBLE_EQ(get(r, Feature::kDownUpRatio),
-                   std::accumulate(bwd.begin(), bwd.end(), 0.0) / std::accumulate(fwd.begin(), fwd.end(), 0.0));
+  EXPECT_DOUBLE_EQ(get(r, Feature::kDownUpRatio), std::accumulate(bwd.begin(), bwd.end(), 0.0) /
+                                                      std::accumulate(fwd.begin(), fwd.end(), 0.0));
 }
 
 TEST(Features, InterArrivalStatisticsMatchDirectComputation) {
@@ -255,7 +257,8 @@ TEST(HostContext, ScanLooksLikeAScan) {
 TEST(HostContext, WindowsDecay) {
   HostTable hosts(HostTableConfig{});
   const auto a = v4("10.0.0.2"), b = v4("10.0.0.1");
-  for (int i = 0; i < 10; ++i) hosts.onFlowStart(a, b, 80, decode::ipproto::kTcp, kT0 + i * 100'000);
+  for (int i = 0; i < 10; ++i)
+    hosts.onFlowStart(a, b, 80, decode::ipproto::kTcp, kT0 + i * 100'000);
   FeatureVector v{};
   hosts.context(a, b, kT0 + 5 * kSecond, v);
   EXPECT_EQ(v[index(Feature::kSrcFlows10s)], 10);

@@ -66,11 +66,17 @@ struct Recorder {
   int packets = 0;
 
   static Ended of(const Flow<Ext>& f, EndReason r) {
-    return {r, f.pkts[0], f.pkts[1], f.bytes[0], f.bytes[1], f.initiatorPort(), f.window, f.first_ts, f.last_ts};
+    return {r,        f.pkts[0],  f.pkts[1], f.bytes[0], f.bytes[1], f.initiatorPort(),
+            f.window, f.first_ts, f.last_ts};
   }
   void onStart(Flow<Ext>&, const Packet&) { ++started; }
-  void onPacket(Flow<Ext>& f, const Packet&, Direction) { ++f.ext.packets; ++packets; }
-  void onSnapshot(const Flow<Ext>& f, TimeUs) { snapshots.push_back(of(f, EndReason::kActiveTimeout)); }
+  void onPacket(Flow<Ext>& f, const Packet&, Direction) {
+    ++f.ext.packets;
+    ++packets;
+  }
+  void onSnapshot(const Flow<Ext>& f, TimeUs) {
+    snapshots.push_back(of(f, EndReason::kActiveTimeout));
+  }
   void onEnd(const Flow<Ext>& f, EndReason r) { ended.push_back(of(f, r)); }
 };
 
@@ -248,7 +254,8 @@ TEST(FlowTable, FullTableEvictsTheLeastRecentlySeen) {
   c.max_flows = 4;
   FlowTable<Ext> t(c);
   Recorder r;
-  for (std::uint16_t i = 0; i < 4; ++i) t.process(udp("10.0.0.2", 1000 + i, "10.0.0.1", 53, kT0 + i), r);
+  for (std::uint16_t i = 0; i < 4; ++i)
+    t.process(udp("10.0.0.2", 1000 + i, "10.0.0.1", 53, kT0 + i), r);
   t.process(udp("10.0.0.2", 1000, "10.0.0.1", 53, kT0 + 10), r);  // 1000 is fresh again
   t.process(udp("10.0.0.2", 2000, "10.0.0.1", 53, kT0 + 11), r);  // evicts 1001
   ASSERT_EQ(r.ended.size(), 1u);

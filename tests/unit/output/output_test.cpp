@@ -8,10 +8,10 @@
 #include <cmath>
 #include <sstream>
 
+#include "features/running_stats.h"
 #include "output/csv.h"
 #include "output/eve.h"
 #include "output/json_writer.h"
-#include "features/running_stats.h"
 
 namespace edgesense::output {
 namespace {
@@ -42,7 +42,8 @@ FlowRecord sample() {
   r.window = 2;
   r.conn_state = 2;
   r.handshake = true;
-  for (std::size_t i = 0; i < features::kFeatureCount; ++i) r.features[i] = static_cast<double>(i) + 0.25;
+  for (std::size_t i = 0; i < features::kFeatureCount; ++i)
+    r.features[i] = static_cast<double>(i) + 0.25;
   r.features[index(Feature::kIdleMean)] = features::kNaN;
   return r;
 }
@@ -153,7 +154,12 @@ TEST(Csv, HeaderAndRowsLineUp) {
 TEST(JsonWriter, EscapesAndNumbers) {
   std::string s;
   JsonWriter j(s);
-  j.beginObject().field("a\"b", "x\n\x01").field("n", 1e-7).field("big", std::uint64_t{1} << 60).field("inf", HUGE_VAL).endObject();
+  j.beginObject()
+      .field("a\"b", "x\n\x01")
+      .field("n", 1e-7)
+      .field("big", std::uint64_t{1} << 60)
+      .field("inf", HUGE_VAL)
+      .endObject();
   const auto parsed = nlohmann::json::parse(s);
   EXPECT_EQ(parsed["a\"b"], "x\n\x01");
   EXPECT_EQ(parsed["n"], 1e-7);
