@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""`edgesense replay` as an operator uses it: options, outputs, exit codes.
+
+Runs the real binary on the bundled sample and on the golden captures.
+  replay_cli_test.py --edgesense BIN --root REPO [--schema SCHEMA]
+"""
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+OPTS = None
+
+
+def replay(*args, check=True):
+    proc = subprocess.run([OPTS.edgesense, "replay", *map(str, args)], capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"replay {args} failed ({proc.returncode}): {proc.stderr}")
+    return proc
+
+
+def golden(case):
+    return next((Path(OPTS.root) / "tests/golden" / case).glob("input.*"))
+
+
+class ReplayCli(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+        self.sample = Path(OPTS.root) / "tests/data/sample.pcap"
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def summary(self, *args):
+        out = self.dir / "summary.json"
+        replay(*args, "--summary", out)
+        return json.loads(out.read_text())
+
+    def test_outputs_are_byte_identical_across_runs(self):
+        for run in ("a", "b"):
+            replay(self.sample, "--eve", self.dir / f"{run}.json", "--csv", self.dir / f"{run}.csv")
+        self.assertEqual((self.dir / "a.json").read_bytes(), (self.dir / "b.json").read_bytes())
+        self.assertEqual((self.dir / "a.csv").read_bytes(), (self.dir / "b.csv").read_bytes())
+        self.assertGreater(len((self.dir / "a.json").read_text().splitlines()), 100)
+
+    def test_sample_records_validate_and_sum_to_the_totals(self):
+        import jsonschema
+        eve = self.dir / "eve.json"
+        s = self.summary(self.sample, "--eve", eve)
+        schema = json.loads(Path(OPTS.schema).read_text())
+        validator = jsonschema.Draft7Validator(schema)
+        pkts = byts = 0
+        lines = eve.read_text().splitlines()
+        for line in lines:
+            r = json.loads(line)
+            self.assertEqual(r["event_type"], "flow")
+            self.assertIn("features", r["edgesense"])
+            r.pop("edgesense")
+            errors = list(validator.iter_errors(r))
+            self.assertFalse(errors, errors[:1])
+            pkts += r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"]
+            byts += r["flow"]["bytes_toserver"] + r["flow"]["bytes_toclient"]
+        # One record per flow, and records sum to exact totals.
+        self.assertEqual(len(lines), s["flows"]["created"])
+        self.assertEqual(pkts, s["packets_decoded"])
+        self.assertEqual(byts, s["bytes"])
+
+    def test_csv_has_interim_windows_and_the_schema_columns(self):
+        out = self.dir / "flows.csv"
+        s = self.summary(self.sample, "--csv", out)
+        with out.open() as f:
+            rows = list(csv.DictReader(f))
+        table = subprocess.run([OPTS.edgesense, "features"], capture_output=True, text=True).stdout
+        names = []
+        for line in table.splitlines()[1:]:  # after the title row, up to the blank line
+            if not line.strip():
+                break
+            names.append(line.split()[0])
+        self.assertEqual(list(rows[0].keys())[11:], names)
+        interim = [r for r in rows if r["reason"] == "active_timeout"]
+        self.assertEqual(len(interim), s["flows"]["interim_snapshots"])
+        self.assertGreater(len(interim), 0)
+        self.assertEqual(len(rows), s["flows"]["created"] + len(interim))
+
+    def test_timeouts_and_capacity_can_be_overridden(self):
+        base = self.summary(self.sample)
+        no_windows = self.summary(self.sample, "--active-timeout", 0)
+        self.assertEqual(no_windows["flows"]["interim_snapshots"], 0)
+        long_idle = self.summary(self.sample, "--idle-timeout", 100000)
+        self.assertEqual(long_idle["flows"]["ended"]["idle_timeout"], 0)
+        self.assertGreater(base["flows"]["ended"]["idle_timeout"], 0)
+        small = self.summary(self.sample, "--max-flows", 16)
+        self.assertGreater(small["flows"]["ended"]["evicted"], 0)
+        self.assertLessEqual(small["flows"]["peak_active"], 16)
+        # Eviction ends flows early; every packet is still in some flow.
+        self.assertEqual(small["packets_decoded"], base["packets_decoded"])
+
+    def test_idle_timeout_splits_a_reused_tuple(self):
+        self.assertEqual(self.summary(golden("idle_gap"))["flows"]["created"], 2)
+        self.assertEqual(self.summary(golden("idle_gap"), "--idle-timeout", 300)["flows"]["created"], 1)
+
+    def test_speed_paces_the_replay(self):
+        # long_flow spans 100 s of packet time: at --speed 50 it takes 2 s.
+        t0 = time.monotonic()
+        replay(golden("long_flow"), "--speed", 50)
+        self.assertGreaterEqual(time.monotonic() - t0, 1.9)
+
+    def test_eve_to_stdout_keeps_logs_on_stderr(self):
+        proc = replay(golden("tcp_rst"), "--eve", "-")
+        for line in proc.stdout.splitlines():
+            json.loads(line)
+        self.assertIn("edgesense replay:", proc.stderr)
+
+    def test_several_files_in_order(self):
+        a, b = golden("tcp_rst"), golden("udp_dns")
+        both = self.summary(a, b)
+        self.assertEqual(both["packets"], self.summary(a)["packets"] + self.summary(b)["packets"])
+
+    def test_bad_input_is_one_clear_error(self):
+        for case in ("bad_magic", "empty_file", "unknown_linktype"):
+            proc = replay(golden("tcp_rst"), golden(case), "--summary", self.dir / "s.json", check=False)
+            self.assertEqual(proc.returncode, 1, case)
+            lines = proc.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, proc.stderr)
+            self.assertIn(str(golden(case)), lines[0])
+            self.assertFalse((self.dir / "s.json").exists(), "no summary when the input was refused")
+        proc = replay(self.dir / "missing.pcap", check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("missing.pcap", proc.stderr)
+        proc = replay(self.sample, "--eve", self.dir / "no/such/dir/eve.json", check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("no/such/dir/eve.json", proc.stderr)
+
+    def test_truncated_file_keeps_its_flows_and_warns(self):
+        s = self.summary(golden("truncated_file"))
+        self.assertEqual(s["truncated_files"], 1)
+        self.assertEqual(len(s["warnings"]), 1)
+        self.assertIn("truncated", s["warnings"][0])
+        self.assertGreater(s["flows"]["created"], 0)
+
+
+def main():
+    global OPTS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--edgesense", required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--schema", required=True)
+    OPTS, rest = ap.parse_known_args()
+    unittest.main(argv=[sys.argv[0], "-v", *rest])
+
+
+if __name__ == "__main__":
+    main()
