@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +53,11 @@ class PacketSource {
 /// file is checked up front: unreadable, not a capture, or of a link type
 /// decode does not support is a CaptureError naming the file.
 std::unique_ptr<PacketSource> openFiles(const std::vector<std::string>& paths);
+
+/// The same for a capture file's image in memory (fuzzing, tests); `name`
+/// stands for the file in messages. The bytes must outlive the source.
+std::unique_ptr<PacketSource> openMemory(std::span<const std::uint8_t> image,
+                                         const std::string& name);
 
 struct LiveOptions {
   std::string interface;

@@ -79,19 +79,32 @@ std::string linkTypeText(int dlt) {
   return std::to_string(dlt) + (name ? std::string(" (") + name + ")" : std::string());
 }
 
-inline decode::TimeUs toMicros(const timeval& tv) {
-  return static_cast<decode::TimeUs>(tv.tv_sec) * 1'000'000 + tv.tv_usec;
+inline void fillFrame(const pcap_pkthdr& hdr, const u_char* data, decode::LinkType link,
+                      decode::Frame& frame) noexcept {
+  frame.data = data;
+  frame.cap_len = hdr.caplen;
+  frame.wire_len = hdr.len;
+  frame.ts_us = static_cast<decode::TimeUs>(hdr.ts.tv_sec) * 1'000'000 + hdr.ts.tv_usec;
+  frame.link = link;
 }
 
 constexpr std::size_t kFileBuffer = 1 << 20;
 
-/// Capture files read in order. libpcap reads through stdio; a 1 MiB buffer
+/// One capture image: a file, or bytes in memory (the fuzz target's input).
+struct Input {
+  std::string name;
+  const std::uint8_t* memory = nullptr;
+  std::size_t size = 0;
+};
+
+/// Capture images read in order. libpcap reads through stdio; a 1 MiB buffer
 /// instead of the default 4 KiB one saves most of the read calls.
 class FileSource final : public PacketSource {
  public:
-  explicit FileSource(std::vector<std::string> paths) : paths_(std::move(paths)) {
-    for (const std::string& path : paths_) {
-      PcapHandle h = open(path, nullptr);  // validate every file up front
+  explicit FileSource(std::vector<Input> inputs) : inputs_(std::move(inputs)) {
+    for (const Input& input : inputs_) {
+      const std::string& path = input.name;
+      PcapHandle h = open(input, nullptr);  // validate every file up front
       decode::LinkType link;
       const int dlt = pcap_datalink(h.get());
       if (!toLinkType(dlt, link)) {
@@ -108,11 +121,7 @@ class FileSource final : public PacketSource {
       const u_char* data = nullptr;
       const int rc = pcap_next_ex(handle_.get(), &hdr, &data);
       if (rc == 1) {
-        frame.data = data;
-        frame.cap_len = hdr->caplen;
-        frame.wire_len = hdr->len;
-        frame.ts_us = toMicros(hdr->ts);
-        frame.link = link_;
+        fillFrame(*hdr, data, link_, frame);
         ++stats_.packets;
         return ReadStatus::kPacket;
       }
@@ -137,8 +146,10 @@ class FileSource final : public PacketSource {
   std::string lastError() const override { return {}; }
 
  private:
-  PcapHandle open(const std::string& path, std::unique_ptr<char[]>* buffer) {
-    FILE* fp = std::fopen(path.c_str(), "rb");
+  static PcapHandle open(const Input& input, std::unique_ptr<char[]>* buffer) {
+    const std::string& path = input.name;
+    FILE* fp = input.memory ? fmemopen(const_cast<std::uint8_t*>(input.memory), input.size, "rb")
+                            : std::fopen(path.c_str(), "rb");
     if (fp == nullptr) throw CaptureError(path + ": " + std::strerror(errno));
     if (buffer) {
       *buffer = std::make_unique<char[]>(kFileBuffer);
@@ -156,19 +167,19 @@ class FileSource final : public PacketSource {
   /// Warnings are formatted between files, off the packet path.
   void formatWarning() {
     if (!pending_warning_) return;
-    warnings_.push_back(paths_[current_ - 1] + ": " + warning_text_ +
+    warnings_.push_back(inputs_[current_ - 1].name + ": " + warning_text_ +
                         "; the packets before the cut were used");
     pending_warning_ = false;
   }
 
   bool openNext() noexcept {
     formatWarning();
-    if (broken_ || current_ == paths_.size()) return false;
-    const std::string& path = paths_[current_++];
+    if (broken_ || current_ == inputs_.size()) return false;
+    const Input& input = inputs_[current_++];
     try {
       handle_ = PcapHandle();
       buffer_.reset();
-      handle_ = open(path, &buffer_);
+      handle_ = open(input, &buffer_);
     } catch (const CaptureError& e) {
       // The file was readable when checked; it went away since.
       warnings_.push_back(e.what());
@@ -178,7 +189,7 @@ class FileSource final : public PacketSource {
     return true;
   }
 
-  std::vector<std::string> paths_;
+  std::vector<Input> inputs_;
   std::size_t current_ = 0;
   std::unique_ptr<char[]> buffer_;  // stdio buffer of handle_'s FILE: must outlive it
   PcapHandle handle_;
@@ -243,11 +254,7 @@ class LiveSource final : public PacketSource {
       const u_char* data = nullptr;
       const int rc = pcap_next_ex(handle_.get(), &hdr, &data);
       if (rc == 1) {
-        frame.data = data;
-        frame.cap_len = hdr->caplen;
-        frame.wire_len = hdr->len;
-        frame.ts_us = toMicros(hdr->ts);
-        frame.link = link_;
+        fillFrame(*hdr, data, link_, frame);
         ++packets_;
         return ReadStatus::kPacket;
       }
@@ -295,7 +302,14 @@ class LiveSource final : public PacketSource {
 
 std::unique_ptr<PacketSource> openFiles(const std::vector<std::string>& paths) {
   if (paths.empty()) throw CaptureError("no capture files given");
-  return std::make_unique<FileSource>(paths);
+  std::vector<Input> inputs;
+  for (const std::string& path : paths) inputs.push_back({path});
+  return std::make_unique<FileSource>(std::move(inputs));
+}
+
+std::unique_ptr<PacketSource> openMemory(std::span<const std::uint8_t> image,
+                                         const std::string& name) {
+  return std::make_unique<FileSource>(std::vector<Input>{{name, image.data(), image.size()}});
 }
 
 std::unique_ptr<PacketSource> openLive(const LiveOptions& options) {

@@ -1,19 +1,17 @@
-// libFuzzer target: an arbitrary byte string read as a capture file (through
-// libpcap, as replay reads files), every frame decoded and fed to a small
-// flow table with the feature extractor, and every record formatted as EVE
-// and CSV. Any crash, hang, or sanitizer report is a bug; crashers found
-// become files in tests/fuzz/regressions/.
-
-#include <pcap/pcap.h>
+// libFuzzer target: an arbitrary byte string read as a capture file through
+// the same path as `edgesense replay`: capture (libpcap) -> decode -> flow
+// table -> features, with every record formatted as EVE and CSV. Tables are
+// tiny so eviction and host eviction run too. Any crash, hang or sanitizer
+// report is a bug; inputs that found one go in tests/fuzz/regressions/.
 
 #include <cstdint>
-#include <cstdio>
+#include <stop_token>
 #include <string>
 
-#include "decode/decode.h"
-#include "features/extractor.h"
+#include "capture/packet_source.h"
 #include "output/csv.h"
 #include "output/eve.h"
+#include "pipeline/rx_loop.h"
 
 namespace {
 
@@ -21,82 +19,40 @@ using namespace edgesense;
 
 struct FormatSink final : features::RecordSink {
   std::string line;
-  std::uint64_t total_packets = 0;
+  std::uint64_t final_packets = 0;
   void onRecord(const features::FlowRecord& r) override {
     line.clear();
     output::appendFlowEvent(line, r, output::EveOptions{});
     output::appendCsvRow(line, r);
-    if (r.isFinal()) total_packets += r.pkts[0] + r.pkts[1];
+    if (r.isFinal()) final_packets += r.pkts[0] + r.pkts[1];
   }
 };
-
-bool toLink(int dlt, decode::LinkType& out) {
-  switch (dlt) {
-    case DLT_NULL:
-      out = decode::LinkType::kNull;
-      return true;
-    case DLT_EN10MB:
-      out = decode::LinkType::kEthernet;
-      return true;
-    case DLT_RAW:
-      out = decode::LinkType::kRaw;
-      return true;
-    case DLT_LOOP:
-      out = decode::LinkType::kLoop;
-      return true;
-    case DLT_LINUX_SLL:
-      out = decode::LinkType::kLinuxSll;
-      return true;
-    case DLT_LINUX_SLL2:
-      out = decode::LinkType::kLinuxSll2;
-      return true;
-    default:
-      return false;
-  }
-}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  FILE* fp = fmemopen(const_cast<std::uint8_t*>(data), size, "rb");
-  if (fp == nullptr) return 0;
-  char err[PCAP_ERRBUF_SIZE];
-  pcap_t* p = pcap_fopen_offline(fp, err);
-  if (p == nullptr) {
-    std::fclose(fp);
-    return 0;
+  std::unique_ptr<capture::PacketSource> source;
+  try {
+    source = capture::openMemory({data, size}, "fuzz-input");
+  } catch (const capture::CaptureError&) {
+    return 0;  // refused at open: the one clear error replay prints
   }
-  decode::LinkType link = decode::LinkType::kEthernet;
-  if (!toLink(pcap_datalink(p), link)) link = static_cast<decode::LinkType>(pcap_datalink(p));
-
-  flow::FlowConfig fc;
-  fc.max_flows = 8;  // small, so eviction runs too
-  fc.fragment_slots = 16;
-  fc.active_timeout_us = 1'000'000;
-  features::HostTableConfig hc;
-  hc.max_hosts = 4;
-  features::FeatureFlowTable table(fc);
-  features::HostTable hosts(hc);
+  pipeline::RxConfig cfg;
+  cfg.flows.max_flows = 8;
+  cfg.flows.fragment_slots = 16;
+  cfg.flows.active_timeout_us = 1'000'000;
+  cfg.hosts.max_hosts = 4;
   FormatSink sink;
-  features::FeatureExtractor extractor(features::FeatureParams{}, hosts, sink);
-
-  std::uint64_t decoded = 0;
-  pcap_pkthdr* hdr = nullptr;
-  const u_char* bytes = nullptr;
-  while (pcap_next_ex(p, &hdr, &bytes) == 1) {
-    decode::Frame f{bytes, hdr->caplen, hdr->len,
-                    static_cast<decode::TimeUs>(hdr->ts.tv_sec) * 1'000'000 + hdr->ts.tv_usec,
-                    link};
-    decode::Packet pkt;
-    if (decode::decode(f, pkt) == decode::DecodeError::kNone) {
-      table.process(pkt, extractor);
-      ++decoded;
-    }
-  }
-  table.flushAll(extractor);
-  pcap_close(p);
-  // Every decoded packet is in exactly one flow record, or was an
+  pipeline::RxLoop rx(cfg, *source, sink);
+  rx.run(std::stop_token{});
+  // Every decoded packet is in exactly one final record, or is a counted
   // unattributed later fragment.
-  if (sink.total_packets + table.stats().fragments_unattributed != decoded) __builtin_trap();
+  std::uint64_t undecoded = 0;
+  for (std::size_t i = 1; i < decode::kDecodeErrorCount; ++i)
+    undecoded += rx.stats().decode_errors[i];
+  if (sink.final_packets + rx.flowStats().fragments_unattributed + undecoded !=
+      rx.stats().packets) {
+    __builtin_trap();
+  }
   return 0;
 }
