@@ -66,12 +66,10 @@ void RxLoop::run(std::stop_token stop) {
   decode::Frame frame;
   for (;;) {
     Stage& in = ring[head];
+    bool idle = false;
     if (!source_done && !stop.stop_requested()) {
       const capture::ReadStatus st = source_.next(frame);
-      if (st == capture::ReadStatus::kTimeout) continue;
-      if (st != capture::ReadStatus::kPacket) {
-        source_done = true;
-      } else {
+      if (st == capture::ReadStatus::kPacket) {
         ++stats_.packets;
         stats_.bytes += frame.wire_len;
         if (cfg_.speed > 0) pace(frame.ts_us);
@@ -85,9 +83,18 @@ void RxLoop::run(std::stop_token stop) {
           table_.prefetchSlot(in.lookup);
         }
         in.full = true;
+      } else if (st == capture::ReadStatus::kTimeout) {
+        idle = true;  // a quiet live link: the packets in flight still go through
+      } else {
+        source_done = true;
       }
     } else {
       source_done = true;
+    }
+    const bool empty = !ring[0].full && !ring[1].full && !ring[2].full;
+    if (empty && (source_done || idle)) {
+      if (source_done) break;
+      continue;
     }
     Stage& mid = ring[(head + 2) % 3];  // filled one turn ago
     if (mid.full && mid.decoded && mid.packet.fragment != decode::Fragment::kLater) {
@@ -96,7 +103,6 @@ void RxLoop::run(std::stop_token stop) {
     Stage& out = ring[(head + 1) % 3];  // filled two turns ago
     if (out.full) processStage(out);
     head = (head + 1) % 3;
-    if (source_done && !ring[0].full && !ring[1].full && !ring[2].full) break;
   }
   table_.flushAll(extractor_);
 }
