@@ -62,12 +62,7 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   j.endArray();
   j.field("packets", s.packets);
   j.field("bytes", s.bytes);
-  std::uint64_t malformed = 0, skipped = 0;
-  for (std::size_t i = 1; i < decode::kDecodeErrorCount; ++i) {
-    (decode::isMalformed(static_cast<decode::DecodeError>(i)) ? malformed : skipped) +=
-        s.decode_errors[i];
-  }
-  j.field("packets_decoded", s.packets - malformed - skipped);
+  j.field("packets_decoded", s.decoded());
   j.key("decode_errors").beginObject();
   for (std::size_t i = 1; i < decode::kDecodeErrorCount; ++i) {
     const auto e = static_cast<decode::DecodeError>(i);
@@ -121,22 +116,14 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
 void printTextSummary(const pipeline::RxLoop& rx, double wall_seconds) {
   const pipeline::RxStats& s = rx.stats();
   const flow::FlowTableStats& f = rx.flowStats();
-  std::uint64_t malformed = 0;
-  for (std::size_t i = 1; i < decode::kDecodeErrorCount; ++i) {
-    if (decode::isMalformed(static_cast<decode::DecodeError>(i))) malformed += s.decode_errors[i];
-  }
-  std::uint64_t ended = 0;
-  for (std::size_t i = 0; i < flow::kEndReasonCount; ++i) {
-    if (static_cast<flow::EndReason>(i) != flow::EndReason::kActiveTimeout) ended += f.ended[i];
-  }
   std::fprintf(
       stderr,
       "edgesense replay: %llu packets, %llu bytes, %llu flows (%llu evicted), "
       "%llu decode errors, %.3f s, %.0f packets/s\n",
       static_cast<unsigned long long>(s.packets), static_cast<unsigned long long>(s.bytes),
-      static_cast<unsigned long long>(ended),
+      static_cast<unsigned long long>(f.endedTotal()),
       static_cast<unsigned long long>(f.ended[static_cast<std::size_t>(flow::EndReason::kEvicted)]),
-      static_cast<unsigned long long>(malformed), wall_seconds,
+      static_cast<unsigned long long>(s.errors(true)), wall_seconds,
       wall_seconds > 0 ? static_cast<double>(s.packets) / wall_seconds : 0.0);
 }
 

@@ -76,7 +76,6 @@ class FlowAccumulator {
               FeatureVector& v) const noexcept;
 
   bool handshakeSeen() const noexcept { return handshake_ == 3; }
-  TimeUs lastTs() const noexcept { return last_ts_; }
 
  private:
   static constexpr double kSecondsPerUs = 1e-6;

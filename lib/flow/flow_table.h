@@ -72,6 +72,15 @@ struct FlowTableStats {
   std::uint64_t fragments_unattributed = 0;
   std::uint32_t active = 0;
   std::uint32_t peak_active = 0;
+
+  /// Flows that ended, for any reason (interim snapshots are not ends).
+  std::uint64_t endedTotal() const noexcept {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < kEndReasonCount; ++i) {
+      if (static_cast<EndReason>(i) != EndReason::kActiveTimeout) n += ended[i];
+    }
+    return n;
+  }
 };
 
 /// One tracked flow. "Forward" is the initiator's direction (toserver).
@@ -107,7 +116,6 @@ struct Flow {
   std::uint16_t responderPort() const {
     return initiator_is_lo || !portsAreEndpoints(key.proto) ? key.hi_port : key.lo_port;
   }
-  std::uint64_t totalPackets() const { return pkts[0] + pkts[1]; }
 };
 
 template <class Ext>

@@ -29,6 +29,17 @@ struct RxStats {
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;  // wire bytes of every frame read
   decode::DecodeErrorCounts decode_errors{};
+
+  /// Frames counted under a malformed reason, or under a skipped one.
+  std::uint64_t errors(bool malformed) const noexcept {
+    std::uint64_t n = 0;
+    for (std::size_t i = 1; i < decode::kDecodeErrorCount; ++i) {
+      if (decode::isMalformed(static_cast<decode::DecodeError>(i)) == malformed)
+        n += decode_errors[i];
+    }
+    return n;
+  }
+  std::uint64_t decoded() const noexcept { return packets - errors(true) - errors(false); }
 };
 
 class RxLoop {
