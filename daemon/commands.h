@@ -37,4 +37,13 @@ struct FeaturesOptions {
 void addFeaturesCommand(CLI::App& app, FeaturesOptions& opts);
 int runFeatures(const FeaturesOptions& opts);
 
+struct CheckConfigOptions {
+  std::string file;  // -c
+  bool print_example = false;
+  bool markdown = false;
+};
+
+void addCheckConfigCommand(CLI::App& app, CheckConfigOptions& opts);
+int runCheckConfig(const CheckConfigOptions& opts);
+
 }  // namespace edgesense::daemon

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   addReplayCommand(app, replay);
   FeaturesOptions features;
   addFeaturesCommand(app, features);
+  CheckConfigOptions check_config;
+  addCheckConfigCommand(app, check_config);
 
   try {
     app.parse(argc, argv);
@@ -29,5 +31,6 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("replay")) return runReplay(replay);
   if (app.got_subcommand("features")) return runFeatures(features);
+  if (app.got_subcommand("check-config")) return runCheckConfig(check_config);
   return 2;
 }
