@@ -1,15 +1,18 @@
-// edgesense-pcapgen: deterministic captures for demos (sample), benchmarks (bench) and
-// the golden tests (cases). Output depends only on the arguments, never on the clock.
+// edgesense-pcapgen: deterministic captures for demos (sample), benchmarks (bench), the
+// golden tests (cases) and model training (labelled). Output depends only on the
+// arguments, never on the clock.
 
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <iterator>
 #include <string>
 
 #include "bench_capture.h"
 #include "golden_cases.h"
+#include "labelled_capture.h"
 #include "pcap_writer.h"
 #include "sample_capture.h"
 
@@ -93,6 +96,24 @@ int main(int argc, char** argv) {
   cases_cmd->add_option("--start", start, "base time: epoch seconds or UTC ISO 8601")
       ->capture_default_str();
 
+  std::string labelled_out;
+  std::string labels_out;
+  LabelledOptions labelled;
+  double minutes = 10.0;
+  auto* labelled_cmd =
+      app.add_subcommand("labelled", "a site's traffic with reels and attacks, and its labels");
+  labelled_cmd->add_option("OUT", labelled_out, "output .pcap")->required();
+  labelled_cmd->add_option("LABELS", labels_out, "output labels .csv")->required();
+  labelled_cmd->add_option("--seed", labelled.seed, "PRNG seed")->capture_default_str();
+  labelled_cmd->add_option("--minutes", minutes, "length of the traffic")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 240.0));
+  labelled_cmd->add_option("--start", start, "first flow time: epoch seconds or UTC ISO 8601")
+      ->capture_default_str();
+  labelled_cmd->add_option("--snaplen", labelled.snaplen, "captured bytes per packet")
+      ->capture_default_str()
+      ->check(CLI::Range(64u, kMaxSnaplen));
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -103,6 +124,18 @@ int main(int argc, char** argv) {
     } else if (bench_cmd->parsed()) {
       bench.start_ns = start_ns;
       printSummary(bench_out, writeBenchCapture(bench_out, bench));
+    } else if (labelled_cmd->parsed()) {
+      labelled.start_ns = start_ns;
+      labelled.duration_ns = static_cast<int64_t>(minutes * 60.0 * 1e9);
+      const LabelledSummary s = writeLabelledCapture(labelled_out, labels_out, labelled);
+      printSummary(labelled_out, s.capture);
+      size_t per_category[std::size(kCategoryNames)] = {};
+      for (const LabelRow& row : s.rows) ++per_category[static_cast<size_t>(row.category)];
+      std::printf("%s: %zu rows", labels_out.c_str(), s.rows.size());
+      for (size_t i = 0; i < std::size(kCategoryNames); ++i) {
+        std::printf("%s%s %zu", i == 0 ? " (" : ", ", kCategoryNames[i], per_category[i]);
+      }
+      std::printf(")\n");
     } else if (cases_cmd->parsed()) {
       for (const GoldenCase& c : writeGoldenCases(cases_dir, start_ns)) {
         std::printf("%s/%s: %llu records%s\n", cases_dir.c_str(), c.file.c_str(),
