@@ -1,0 +1,77 @@
+#pragma once
+/// ModelSet: the bundles that score flows, one per head (reel, attack,
+/// anomaly), each optionally with a shadow bundle that is scored beside it
+/// but raises nothing. ModelRegistry holds the current set; a reload builds
+/// and validates a whole new set off the hot path and publishes it with one
+/// atomic store, so a batch in flight finishes on the set it started with.
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "features/flow_record.h"
+#include "inference/verdict.h"
+#include "model/bundle.h"
+
+namespace edgesense::inference {
+
+struct ModelSet {
+  std::shared_ptr<const model::Bundle> reel;
+  std::shared_ptr<const model::Bundle> attack;
+  std::shared_ptr<const model::Bundle> anomaly;
+  std::shared_ptr<const model::Bundle> shadow_reel;
+  std::shared_ptr<const model::Bundle> shadow_attack;
+  std::shared_ptr<const model::Bundle> shadow_anomaly;
+  std::uint64_t generation = 0;
+
+  bool empty() const noexcept { return !reel && !attack && !anomaly; }
+};
+
+/// Loads a models directory: `reel/`, `attack/` and `anomaly/` bundles (each
+/// optional, at least one required) and shadow bundles under `shadow/<head>/`.
+/// Throws model::BundleError naming the bundle that failed.
+std::shared_ptr<ModelSet> loadModelSet(const std::filesystem::path& dir);
+
+class ModelRegistry {
+ public:
+  std::shared_ptr<const ModelSet> current() const noexcept { return current_.load(); }
+  /// Makes `set` current; returns its generation.
+  std::uint64_t publish(std::shared_ptr<ModelSet> set);
+
+ private:
+  std::atomic<std::shared_ptr<const ModelSet>> current_;
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+/// Which flows the reel head scores, and what makes an alert.
+struct ScoringOptions {
+  std::vector<std::uint8_t> reel_protocols{6, 17};  // TCP, UDP (QUIC)
+  std::uint64_t reel_min_bytes = 20'000;
+  std::uint64_t reel_min_packets = 10;
+};
+
+/// Shadow agreement counters, per head (reel, attack, anomaly).
+struct ShadowStats {
+  std::atomic<std::uint64_t> compared[3]{};
+  std::atomic<std::uint64_t> agreed[3]{};
+};
+
+/// Per-worker scratch space, reused from batch to batch.
+struct ScoringScratch {
+  std::vector<features::FeatureVector> rows;
+  std::vector<std::size_t> row_of;  // batch index of each gathered row
+  std::vector<float> out;
+  std::vector<float> contributions;
+  std::vector<double> weights;
+};
+
+/// Scores a batch with every head of `models`, writing each record's
+/// verdict. Called by the workers.
+void scoreBatch(const ModelSet& models, const ScoringOptions& opts, std::span<ScoredRecord*> batch,
+                ScoringScratch& scratch, ShadowStats* shadow);
+
+}  // namespace edgesense::inference

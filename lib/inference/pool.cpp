@@ -1,0 +1,158 @@
+// Inference: between the capture thread and the output thread. Workers pull
+// batches from a bounded lock-free queue (moodycamel), score them, and the
+// output thread puts them back in submission order.
+
+#include "inference/pool.h"
+
+#include <pthread.h>
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+
+#include <map>
+
+namespace edgesense::inference {
+
+struct InferencePool::Impl {
+  Impl(const PoolConfig& c, ModelRegistry& r, ScoredSink& s, PoolStats& st)
+      : cfg(c), registry(r), sink(s), stats(st), in(c.queue_capacity), producer(in) {}
+
+  void worker(unsigned index);
+  void output();
+
+  PoolConfig cfg;
+  ModelRegistry& registry;
+  ScoredSink& sink;
+  PoolStats& stats;
+  moodycamel::BlockingConcurrentQueue<ScoredRecord> in;
+  moodycamel::ProducerToken producer;  // the capture thread's
+  moodycamel::BlockingConcurrentQueue<ScoredRecord> out;
+  ShadowStats shadow;
+  std::uint64_t next_seq = 0;  // capture thread
+  std::atomic<bool> closing{false};
+  std::atomic<std::uint64_t> total{0};  // records submitted, known once closing
+  std::vector<std::thread> workers;
+  std::thread output_thread;
+};
+
+namespace {
+
+void nameThread(const std::string& name) {
+  pthread_setname_np(pthread_self(), name.c_str());
+}
+
+}  // namespace
+
+void InferencePool::Impl::worker(unsigned index) {
+  nameThread("infer-" + std::to_string(index));
+  moodycamel::ConsumerToken consumer(in);
+  std::vector<ScoredRecord> batch(cfg.batch_size);
+  std::vector<ScoredRecord*> ptrs;
+  ptrs.reserve(cfg.batch_size);
+  ScoringScratch scratch;
+  for (;;) {
+    std::size_t n =
+        in.wait_dequeue_bulk_timed(consumer, batch.begin(), cfg.batch_size, cfg.max_wait);
+    if (n == 0) {
+      if (closing.load(std::memory_order_acquire) && in.size_approx() == 0) return;
+      continue;
+    }
+    // Fill the batch with whatever else arrives within max_wait.
+    const auto deadline = std::chrono::steady_clock::now() + cfg.max_wait;
+    while (n < cfg.batch_size && !closing.load(std::memory_order_relaxed)) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) break;
+      const std::size_t got = in.wait_dequeue_bulk_timed(
+          consumer, batch.begin() + static_cast<std::ptrdiff_t>(n), cfg.batch_size - n,
+          std::chrono::duration_cast<std::chrono::microseconds>(left));
+      if (got == 0) break;
+      n += got;
+    }
+    if (closing.load(std::memory_order_relaxed) && n < cfg.batch_size) {
+      n += in.try_dequeue_bulk(consumer, batch.begin() + static_cast<std::ptrdiff_t>(n),
+                               cfg.batch_size - n);
+    }
+    // Every record of the batch is scored with the same models.
+    std::shared_ptr<const ModelSet> models = registry.current();
+    ptrs.clear();
+    for (std::size_t i = 0; i < n; ++i) ptrs.push_back(&batch[i]);
+    const auto t0 = std::chrono::steady_clock::now();
+    if (models) scoreBatch(*models, cfg.scoring, ptrs, scratch, &shadow);
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
+    stats.score_ns.fetch_add(static_cast<std::uint64_t>(ns.count()), std::memory_order_relaxed);
+    stats.batches.fetch_add(1, std::memory_order_relaxed);
+    stats.scored.fetch_add(n, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < n; ++i) {
+      batch[i].models = models;
+      out.enqueue(std::move(batch[i]));
+    }
+  }
+}
+
+void InferencePool::Impl::output() {
+  nameThread("out");
+  moodycamel::ConsumerToken consumer(out);
+  std::map<std::uint64_t, ScoredRecord> early;  // arrived before their turn
+  std::uint64_t next = 0;
+  ScoredRecord item;
+  for (;;) {
+    if (closing.load(std::memory_order_acquire) && next == total.load(std::memory_order_acquire))
+      return;
+    if (!out.wait_dequeue_timed(consumer, item, std::chrono::milliseconds(20))) continue;
+    if (item.seq != next) {
+      early.emplace(item.seq, std::move(item));
+      continue;
+    }
+    sink.onScored(std::move(item));
+    ++next;
+    for (auto it = early.find(next); it != early.end(); it = early.find(next)) {
+      sink.onScored(std::move(it->second));
+      early.erase(it);
+      ++next;
+    }
+    stats.emitted.store(next, std::memory_order_relaxed);
+  }
+}
+
+InferencePool::InferencePool(const PoolConfig& cfg, ModelRegistry& models, ScoredSink& sink)
+    : impl_(std::make_unique<Impl>(cfg, models, sink, stats_)) {
+  for (unsigned i = 0; i < std::max(1u, cfg.workers); ++i) {
+    impl_->workers.emplace_back([this, i] { impl_->worker(i); });
+  }
+  impl_->output_thread = std::thread([this] { impl_->output(); });
+}
+
+InferencePool::~InferencePool() {
+  drain();
+}
+
+void InferencePool::onRecord(const features::FlowRecord& record) {
+  Impl& p = *impl_;
+  ScoredRecord job;
+  job.seq = p.next_seq;
+  job.record = record;
+  while (!p.in.try_enqueue(p.producer, std::move(job))) {
+    if (!p.cfg.block_when_full) {
+      stats_.dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    std::this_thread::yield();
+  }
+  ++p.next_seq;
+  stats_.submitted.fetch_add(1, std::memory_order_relaxed);
+}
+
+void InferencePool::drain() {
+  Impl& p = *impl_;
+  if (p.closing.load(std::memory_order_relaxed)) return;  // drained already
+  p.total.store(p.next_seq, std::memory_order_release);   // before closing: see output()
+  p.closing.store(true, std::memory_order_release);
+  for (std::thread& t : p.workers) t.join();
+  p.output_thread.join();
+}
+
+std::size_t InferencePool::queueDepth() const noexcept {
+  return impl_->in.size_approx();
+}
+
+}  // namespace edgesense::inference

@@ -1,0 +1,198 @@
+// Inference workers' scoring: one batch, every head of a ModelSet, into
+// verdicts; explanations for the verdicts that alert.
+
+#include <algorithm>
+#include <cmath>
+
+#include "inference/model_set.h"
+
+namespace edgesense::inference {
+namespace {
+
+using features::FeatureVector;
+using model::Bundle;
+
+bool passesReelGate(const features::FlowRecord& r, const ScoringOptions& opts) {
+  const bool proto_ok = std::find(opts.reel_protocols.begin(), opts.reel_protocols.end(),
+                                  r.proto) != opts.reel_protocols.end();
+  return proto_ok && r.bytes[0] + r.bytes[1] >= opts.reel_min_bytes &&
+         r.pkts[0] + r.pkts[1] >= opts.reel_min_packets;
+}
+
+/// Scores rows[0..n) with `bundle` into scratch.out.
+void run(const Bundle& bundle, ScoringScratch& scratch, std::size_t n) {
+  scratch.out.resize(n * bundle.classes().size());
+  bundle.predict(std::span(scratch.rows.data(), n), scratch.out);
+}
+
+/// The three largest entries of `weights` by magnitude, as TopFeatures.
+void keepTop(const Bundle& bundle, const FeatureVector& row, std::span<const double> weights,
+             bool shap, Verdict& v) {
+  const auto& columns = bundle.featureIndices();
+  v.top_is_shap = shap;
+  v.top_count = 0;
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    const double w = weights[c];
+    if (!std::isfinite(w) || w == 0) continue;
+    TopFeature t{static_cast<std::uint16_t>(columns[c]), row[columns[c]], w};
+    // Insert into the small sorted list (largest |weight| first).
+    std::size_t pos = v.top_count;
+    while (pos > 0 && std::abs(v.top[pos - 1].weight) < std::abs(w)) --pos;
+    if (pos >= kTopFeatures) continue;
+    for (std::size_t k = std::min<std::size_t>(v.top_count, kTopFeatures - 1); k > pos; --k)
+      v.top[k] = v.top[k - 1];
+    v.top[pos] = t;
+    if (v.top_count < kTopFeatures) ++v.top_count;
+  }
+}
+
+/// Why an anomaly bundle alerted: how many interquartile ranges each feature
+/// lies from the training median.
+void explainAnomaly(const Bundle& bundle, const FeatureVector& row, std::vector<double>& weights,
+                    Verdict& v) {
+  const auto& columns = bundle.featureIndices();
+  weights.assign(columns.size(), 0);
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    const std::span<const double> q = bundle.quantiles(c);
+    const double x = row[columns[c]];
+    if (q.size() != model::kQuantileCount || std::isnan(x)) continue;
+    // q[2] = 20th, q[5] = median, q[8] = 80th percentile.
+    const double spread = std::max(q[8] - q[2], 1e-9 * std::max(1.0, std::abs(q[5])));
+    weights[c] = (x - q[5]) / spread;
+  }
+  keepTop(bundle, row, weights, false, v);
+}
+
+void explainAttack(const Bundle& bundle, const FeatureVector& row, std::size_t cls,
+                   ScoringScratch& scratch, std::vector<double>& weights, Verdict& v) {
+  const std::size_t n = bundle.featureIndices().size();
+  scratch.contributions.resize(n + 1);
+  bundle.contributions(row, cls, scratch.contributions);
+  weights.assign(scratch.contributions.begin(),
+                 scratch.contributions.begin() + static_cast<std::ptrdiff_t>(n));
+  keepTop(bundle, row, weights, true, v);
+}
+
+/// The decided class of an attack or reel output row: the non-first class
+/// whose output is highest among those at or over their threshold; or, when
+/// none is, the first class (benign, non_reel).
+std::size_t decide(const Bundle& bundle, std::span<const float> probs) {
+  const auto& thresholds = bundle.thresholds();
+  std::size_t best = 0;
+  for (std::size_t c = 1; c < probs.size(); ++c) {
+    if (probs[c] >= thresholds[c] && (best == 0 || probs[c] > probs[best])) best = c;
+  }
+  return best;
+}
+
+}  // namespace
+
+void scoreBatch(const ModelSet& m, const ScoringOptions& opts, std::span<ScoredRecord*> batch,
+                ScoringScratch& scratch, ShadowStats* shadow) {
+  const std::size_t n = batch.size();
+  for (ScoredRecord* s : batch) s->verdict = Verdict{};
+  scratch.rows.resize(n);
+  std::vector<double>& weights = scratch.weights;
+
+  // Attack and anomaly heads score every record.
+  for (std::size_t i = 0; i < n; ++i) scratch.rows[i] = batch[i]->record.features;
+  if (m.attack) {
+    run(*m.attack, scratch, n);
+    const std::size_t k = m.attack->classes().size();
+    for (std::size_t i = 0; i < n; ++i) {
+      Verdict& v = batch[i]->verdict;
+      const std::span<const float> probs(scratch.out.data() + i * k, k);
+      const std::size_t decided = decide(*m.attack, probs);
+      v.attack_scored = true;
+      v.attack_alert = decided != 0;
+      v.attack_class = static_cast<std::uint8_t>(
+          decided != 0 ? decided
+                       : static_cast<std::size_t>(std::max_element(probs.begin(), probs.end()) -
+                                                  probs.begin()));
+      v.attack_probability = probs[v.attack_class];
+      v.attack_classes = static_cast<std::uint8_t>(std::min(k, kMaxClasses));
+      std::copy_n(probs.begin(), v.attack_classes, v.attack_probabilities.begin());
+    }
+    if (m.shadow_attack && shadow) {
+      // Agreement on the decided class, by name (the bundles may order them differently).
+      run(*m.shadow_attack, scratch, n);
+      const std::size_t ks = m.shadow_attack->classes().size();
+      for (std::size_t i = 0; i < n; ++i) {
+        const Verdict& v = batch[i]->verdict;
+        const std::size_t mine =
+            decide(*m.shadow_attack, std::span<const float>(scratch.out.data() + i * ks, ks));
+        const std::size_t live = v.attack_alert ? v.attack_class : 0;
+        shadow->compared[1].fetch_add(1, std::memory_order_relaxed);
+        if (m.shadow_attack->classes()[mine] == m.attack->classes()[live]) {
+          shadow->agreed[1].fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+  }
+  if (m.anomaly) {
+    run(*m.anomaly, scratch, n);
+    const double threshold = m.anomaly->thresholds()[0];
+    for (std::size_t i = 0; i < n; ++i) {
+      Verdict& v = batch[i]->verdict;
+      v.anomaly_scored = true;
+      v.anomaly_score = scratch.out[i];
+      v.anomaly_alert = scratch.out[i] >= threshold;
+    }
+    if (m.shadow_anomaly && shadow) {
+      run(*m.shadow_anomaly, scratch, n);
+      const double t = m.shadow_anomaly->thresholds()[0];
+      for (std::size_t i = 0; i < n; ++i) {
+        shadow->compared[2].fetch_add(1, std::memory_order_relaxed);
+        if ((scratch.out[i] >= t) == batch[i]->verdict.anomaly_alert)
+          shadow->agreed[2].fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // The reel head scores the records its gate lets through.
+  if (m.reel) {
+    scratch.row_of.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (passesReelGate(batch[i]->record, opts)) {
+        scratch.rows[scratch.row_of.size()] = batch[i]->record.features;
+        scratch.row_of.push_back(i);
+      }
+    }
+    const std::size_t g = scratch.row_of.size();
+    if (g > 0) {
+      run(*m.reel, scratch, g);
+      const std::size_t k = m.reel->classes().size();
+      const std::size_t reel = m.reel->classIndex("reel").value_or(k - 1);
+      for (std::size_t j = 0; j < g; ++j) {
+        Verdict& v = batch[scratch.row_of[j]]->verdict;
+        v.reel_scored = true;
+        v.reel_probability = scratch.out[j * k + reel];
+        v.is_reel = v.reel_probability >= m.reel->thresholds()[reel];
+      }
+      if (m.shadow_reel && shadow) {
+        run(*m.shadow_reel, scratch, g);
+        const std::size_t ks = m.shadow_reel->classes().size();
+        const std::size_t sreel = m.shadow_reel->classIndex("reel").value_or(ks - 1);
+        for (std::size_t j = 0; j < g; ++j) {
+          const bool mine = scratch.out[j * ks + sreel] >= m.shadow_reel->thresholds()[sreel];
+          shadow->compared[0].fetch_add(1, std::memory_order_relaxed);
+          if (mine == batch[scratch.row_of[j]]->verdict.is_reel)
+            shadow->agreed[0].fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+  }
+
+  // Explanations, for the few verdicts that alert.
+  for (std::size_t i = 0; i < n; ++i) {
+    Verdict& v = batch[i]->verdict;
+    const FeatureVector& row = batch[i]->record.features;
+    if (v.attack_alert && m.attack && m.attack->kind() == model::ModelKind::kXgboost) {
+      explainAttack(*m.attack, row, v.attack_class, scratch, weights, v);
+    } else if (v.anomaly_alert && m.anomaly) {
+      explainAnomaly(*m.anomaly, row, weights, v);
+    }
+  }
+}
+
+}  // namespace edgesense::inference
