@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+#include "inference/model_set.h"
+#include "output/alerts.h"
 #include "output/json_writer.h"
 
 namespace edgesense::output {
@@ -90,15 +92,16 @@ std::string_view hexFlags(std::uint8_t flags, char (&buf)[5]) {
 
 }  // namespace
 
-void appendFlowEvent(std::string& out, const FlowRecord& r, const EveOptions& opts) {
-  JsonWriter j(out);
+namespace {
+
+/// The fields every EVE record of a flow starts with.
+void appendHeader(JsonWriter& j, const FlowRecord& r, decode::TimeUs ts, const char* event_type) {
   char buf[64];
-  std::string ts;
-  j.beginObject();
-  appendTimestamp(ts, r.start_us);
-  j.field("timestamp", ts);
+  std::string stamp;
+  appendTimestamp(stamp, ts);
+  j.field("timestamp", stamp);
   j.field("flow_id", r.flow_id);
-  j.field("event_type", "flow");
+  j.field("event_type", event_type);
   if (r.vlan_count > 0) {
     j.key("vlan").beginArray();
     for (int i = 0; i < r.vlan_count; ++i)
@@ -115,43 +118,118 @@ void appendFlowEvent(std::string& out, const FlowRecord& r, const EveOptions& op
     j.field("icmp_type", r.src_port >> 8);
     j.field("icmp_code", r.src_port & 0xff);
   }
+}
+
+/// The `flow` object: counters and start, and for flow records the end.
+void appendFlowObject(JsonWriter& j, const FlowRecord& r, bool ended, bool alerted) {
+  std::string stamp;
   j.key("flow").beginObject();
   j.field("pkts_toserver", r.pkts[0]);
   j.field("pkts_toclient", r.pkts[1]);
   j.field("bytes_toserver", r.bytes[0]);
   j.field("bytes_toclient", r.bytes[1]);
-  ts.clear();
-  appendTimestamp(ts, r.start_us);
-  j.field("start", ts);
-  ts.clear();
-  appendTimestamp(ts, r.end_us);
-  j.field("end", ts);
-  j.field("age", (r.end_us - r.start_us) / 1'000'000);
-  j.field("state", suricataState(r));
-  j.field("reason", suricataReason(r.reason));
-  j.field("alerted", false);
+  appendTimestamp(stamp, r.start_us);
+  j.field("start", stamp);
+  if (ended) {
+    stamp.clear();
+    appendTimestamp(stamp, r.end_us);
+    j.field("end", stamp);
+    j.field("age", (r.end_us - r.start_us) / 1'000'000);
+    j.field("state", suricataState(r));
+    j.field("reason", suricataReason(r.reason));
+    j.field("alerted", alerted);
+  }
   j.endObject();
-  if (r.proto == decode::ipproto::kTcp) {
-    using namespace decode::tcpflag;
-    const std::uint8_t all = r.tcp_flags[0] | r.tcp_flags[1];
-    j.key("tcp").beginObject();
-    char hex[5];
-    j.key("tcp_flags").raw(hexFlags(all, hex));
-    j.key("tcp_flags_ts").raw(hexFlags(r.tcp_flags[0], hex));
-    j.key("tcp_flags_tc").raw(hexFlags(r.tcp_flags[1], hex));
-    // Suricata writes only the flags that were seen.
-    static constexpr std::pair<std::uint8_t, const char*> kNames[] = {
-        {kSyn, "syn"}, {kFin, "fin"}, {kRst, "rst"}, {kPsh, "psh"},
-        {kAck, "ack"}, {kUrg, "urg"}, {kEce, "ecn"}, {kCwr, "cwr"}};
-    for (const auto& [bit, name] : kNames) {
-      if (all & bit) j.field(name, true);
+}
+
+void appendTcp(JsonWriter& j, const FlowRecord& r) {
+  using namespace decode::tcpflag;
+  const std::uint8_t all = r.tcp_flags[0] | r.tcp_flags[1];
+  char hex[5];
+  j.key("tcp").beginObject();
+  j.key("tcp_flags").raw(hexFlags(all, hex));
+  j.key("tcp_flags_ts").raw(hexFlags(r.tcp_flags[0], hex));
+  j.key("tcp_flags_tc").raw(hexFlags(r.tcp_flags[1], hex));
+  // Suricata writes only the flags that were seen.
+  static constexpr std::pair<std::uint8_t, const char*> kNames[] = {
+      {kSyn, "syn"}, {kFin, "fin"}, {kRst, "rst"}, {kPsh, "psh"},
+      {kAck, "ack"}, {kUrg, "urg"}, {kEce, "ecn"}, {kCwr, "cwr"}};
+  for (const auto& [bit, name] : kNames) {
+    if (all & bit) j.field(name, true);
+  }
+  const bool closed = r.reason == flow::EndReason::kTcpFin || r.reason == flow::EndReason::kTcpRst;
+  j.field("state", closed ? "closed" : r.handshake ? "established" : "syn_sent");
+  j.endObject();
+}
+
+void appendFeatures(JsonWriter& j, const FlowRecord& r) {
+  j.key("features").beginObject();
+  for (std::size_t i = 0; i < features::kFeatureCount; ++i)
+    j.field(features::kSchema[i].name, r.features[i]);
+  j.endObject();
+}
+
+void appendModel(JsonWriter& j, const char* head, const std::shared_ptr<const model::Bundle>& b) {
+  if (!b) return;
+  j.key(head).beginObject();
+  j.field("name", b->name());
+  j.field("version", b->version());
+  j.endObject();
+}
+
+void writeVerdict(JsonWriter& j, const inference::ScoredRecord& s, bool alerted) {
+  const inference::Verdict& v = s.verdict;
+  j.beginObject();
+  if (v.attack_scored && s.models && s.models->attack) {
+    const auto& classes = s.models->attack->classes();
+    j.key("attack").beginObject();
+    j.field("class", classes[v.attack_class]);
+    j.field("probability", static_cast<double>(v.attack_probability));
+    j.key("probabilities").beginObject();
+    for (std::size_t c = 0; c < v.attack_classes && c < classes.size(); ++c) {
+      j.field(classes[c], static_cast<double>(v.attack_probabilities[c]));
     }
-    j.field("state", r.reason == flow::EndReason::kTcpFin   ? "closed"
-                     : r.reason == flow::EndReason::kTcpRst ? "closed"
-                     : r.handshake                          ? "established"
-                                                            : "syn_sent");
+    j.endObject();
     j.endObject();
   }
+  if (v.reel_scored) {
+    j.key("reel").beginObject();
+    j.field("is_reel", v.is_reel);
+    j.field("probability", static_cast<double>(v.reel_probability));
+    j.endObject();
+  }
+  if (v.anomaly_scored) {
+    j.key("anomaly").beginObject();
+    j.field("score", static_cast<double>(v.anomaly_score));
+    j.field("alert", v.anomaly_alert);
+    j.endObject();
+  }
+  j.field("alerted", alerted);
+  j.endObject();
+}
+
+void writeModels(JsonWriter& j, const inference::ModelSet& m) {
+  j.beginObject();
+  appendModel(j, "attack", m.attack);
+  appendModel(j, "reel", m.reel);
+  appendModel(j, "anomaly", m.anomaly);
+  j.endObject();
+}
+
+}  // namespace
+
+void appendVerdict(std::string& out, const inference::ScoredRecord& s, bool alerted) {
+  JsonWriter j(out);
+  writeVerdict(j, s, alerted);
+}
+
+void appendFlowEvent(std::string& out, const FlowRecord& r, const EveOptions& opts,
+                     const inference::ScoredRecord* scored, bool alerted) {
+  JsonWriter j(out);
+  j.beginObject();
+  appendHeader(j, r, r.start_us, "flow");
+  appendFlowObject(j, r, true, alerted);
+  if (r.proto == decode::ipproto::kTcp) appendTcp(j, r);
   j.key("edgesense").beginObject();
   j.field("end_reason", flow::endReasonName(r.reason));
   j.field("windows", r.window);
@@ -160,37 +238,96 @@ void appendFlowEvent(std::string& out, const FlowRecord& r, const EveOptions& op
   if (r.conn_state < features::kConnStateNames.size()) {
     j.field("conn_state", features::kConnStateNames[r.conn_state]);
   }
-  if (opts.include_features) {
-    j.key("features").beginObject();
-    for (std::size_t i = 0; i < features::kFeatureCount; ++i) {
-      j.field(features::kSchema[i].name, r.features[i]);
+  if (scored != nullptr) {
+    j.key("verdict");
+    writeVerdict(j, *scored, alerted);
+    if (scored->models) {
+      j.key("models");
+      writeModels(j, *scored->models);
     }
+  }
+  if (opts.include_features) appendFeatures(j, r);
+  j.endObject();
+  j.endObject();
+}
+
+void appendAlertEvent(std::string& out, const inference::ScoredRecord& s, const AlertClass& c,
+                      const FollowUp* follow_up) {
+  const FlowRecord& r = s.record;
+  JsonWriter j(out);
+  j.beginObject();
+  appendHeader(j, r, follow_up ? follow_up->window_end : r.end_us, "alert");
+  j.key("alert").beginObject();
+  j.field("action", "allowed");
+  j.field("gid", 1);
+  j.field("signature_id", c.signature_id);
+  j.field("rev", 1);
+  j.field("signature", c.signature);
+  j.field("category", c.category);
+  j.field("severity", c.severity);
+  if (!c.mitre_technique_id.empty()) {
+    // Suricata's rule metadata convention: every value is a list of strings.
+    j.key("metadata").beginObject();
+    j.key("mitre_tactic_id").beginArray().value(c.mitre_tactic_id).endArray();
+    j.key("mitre_tactic_name").beginArray().value(c.mitre_tactic).endArray();
+    j.key("mitre_technique_id").beginArray().value(c.mitre_technique_id).endArray();
+    j.key("mitre_technique_name").beginArray().value(c.mitre_technique).endArray();
+    j.endObject();
+  }
+  j.endObject();
+  appendFlowObject(j, r, false, true);
+  j.key("edgesense").beginObject();
+  j.field("class", c.name);
+  j.field("window", r.window);
+  j.key("verdict");
+  writeVerdict(j, s, true);
+  if (s.models) {
+    j.key("models");
+    writeModels(j, *s.models);
+  }
+  const inference::Verdict& v = s.verdict;
+  if (v.top_count > 0) {
+    j.key("top_features").beginArray();
+    for (std::size_t i = 0; i < v.top_count; ++i) {
+      const inference::TopFeature& t = v.top[i];
+      j.beginObject();
+      j.field("name", features::kSchema[t.feature].name);
+      j.field("value", t.value);
+      j.field(v.top_is_shap ? "contribution" : "deviation_iqr", t.weight);
+      j.endObject();
+    }
+    j.endArray();
+  }
+  if (follow_up != nullptr) {
+    std::string stamp;
+    j.key("aggregate").beginObject();
+    j.field("suppressed", follow_up->suppressed);
+    appendTimestamp(stamp, follow_up->window_start);
+    j.field("window_start", stamp);
+    stamp.clear();
+    appendTimestamp(stamp, follow_up->window_end);
+    j.field("window_end", stamp);
     j.endObject();
   }
   j.endObject();
   j.endObject();
 }
 
-EveFlowSink::EveFlowSink(std::FILE* fp, EveOptions opts) : fp_(fp), opts_(opts) {
+EveFlowSink::EveFlowSink(std::unique_ptr<LineSink> out, EveOptions opts)
+    : out_(std::move(out)), opts_(opts) {
   line_.reserve(8192);
-}
-
-EveFlowSink::~EveFlowSink() {
-  flush();
-  if (fp_ != stdout) std::fclose(fp_);
 }
 
 void EveFlowSink::onRecord(const FlowRecord& r) {
   if (!r.isFinal()) return;
   line_.clear();
   appendFlowEvent(line_, r, opts_);
-  line_ += '\n';
-  std::fwrite(line_.data(), 1, line_.size(), fp_);
+  if (!out_->write(line_)) failed_ = true;
   ++written_;
 }
 
 bool EveFlowSink::flush() {
-  return std::fflush(fp_) == 0 && !std::ferror(fp_);
+  return out_->flush() && !failed_;
 }
 
 }  // namespace edgesense::output

@@ -8,6 +8,9 @@
 #include <string>
 
 #include "features/flow_record.h"
+#include "inference/verdict.h"
+#include "output/alerts.h"
+#include "output/line_sink.h"
 
 namespace edgesense::output {
 
@@ -21,30 +24,37 @@ struct EveOptions {
   bool include_features = true;  // the feature vector under edgesense.features
 };
 
-/// Appends one `event_type: flow` record (no trailing newline).
-void appendFlowEvent(std::string& out, const features::FlowRecord& r, const EveOptions& opts);
+/// Appends one `event_type: flow` record (no trailing newline); with a
+/// scored record, its verdict and models under `edgesense`.
+void appendFlowEvent(std::string& out, const features::FlowRecord& r, const EveOptions& opts,
+                     const inference::ScoredRecord* scored = nullptr, bool alerted = false);
+
+/// Appends one `event_type: alert` record for an alert class; with a
+/// follow-up, the aggregate of the alerts its window suppressed.
+void appendAlertEvent(std::string& out, const inference::ScoredRecord& s, const AlertClass& c,
+                      const FollowUp* follow_up);
+
+/// The `edgesense.verdict` object of a scored record.
+void appendVerdict(std::string& out, const inference::ScoredRecord& s, bool alerted);
 
 /// Writes the final record of every flow as one EVE line to a stdio stream.
 /// Interim (active-timeout) snapshots are not written: like Suricata, one
 /// flow record per flow, so records sum to exact totals.
 class EveFlowSink final : public features::RecordSink {
  public:
-  /// Takes ownership of fp unless it is stdout.
-  EveFlowSink(std::FILE* fp, EveOptions opts);
-  ~EveFlowSink() override;
-  EveFlowSink(const EveFlowSink&) = delete;
-  EveFlowSink& operator=(const EveFlowSink&) = delete;
+  EveFlowSink(std::unique_ptr<LineSink> out, EveOptions opts);
 
   void onRecord(const features::FlowRecord& r) override;
-  /// Flushes; false if a write failed (disk full, closed pipe).
+  /// Flushes; false if any write failed (disk full, closed pipe).
   bool flush();
   std::uint64_t written() const noexcept { return written_; }
 
  private:
-  std::FILE* fp_;
+  std::unique_ptr<LineSink> out_;
   EveOptions opts_;
   std::string line_;
   std::uint64_t written_ = 0;
+  bool failed_ = false;
 };
 
 }  // namespace edgesense::output

@@ -1,0 +1,107 @@
+// Output thread: scored flow snapshots -> aggregated alerts and flow records
+// -> every sink, in the order the capture thread submitted them.
+
+#include "output/eve_output.h"
+
+namespace edgesense::output {
+
+namespace {
+
+/// The alert class of an attack verdict, with the bundle's MITRE entry if
+/// it has one.
+AlertClass attackClass(const inference::ScoredRecord& s) {
+  const model::Bundle& b = *s.models->attack;
+  const std::string& name = b.classes()[s.verdict.attack_class];
+  AlertClass c = alertClass(name, s.verdict.attack_class);
+  if (const model::MitreEntry* m = b.mitre(name)) {
+    c.mitre_tactic_id = m->tactic_id;
+    c.mitre_tactic = m->tactic;
+    c.mitre_technique_id = m->technique_id;
+    c.mitre_technique = m->technique;
+  }
+  return c;
+}
+
+}  // namespace
+
+EveOutput::EveOutput(std::vector<std::unique_ptr<LineSink>> sinks, EveOutputOptions opts)
+    : sinks_(std::move(sinks)), opts_(opts), aggregator_(opts.aggregation_window_us) {
+  line_.reserve(16384);
+}
+
+void EveOutput::writeLine() {
+  for (const auto& sink : sinks_) {
+    if (!sink->write(line_)) stats_.write_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  line_.clear();
+}
+
+void EveOutput::writeFollowUps() {
+  for (const FollowUp& f : follow_ups_) {
+    const AlertClass c = f.class_name == "anomaly" ? alertClass("anomaly", 0) : attackClass(f.last);
+    appendAlertEvent(line_, f.last, c, &f);
+    writeLine();
+    stats_.follow_ups.fetch_add(1, std::memory_order_relaxed);
+  }
+  follow_ups_.clear();
+}
+
+void EveOutput::onScored(inference::ScoredRecord&& s) {
+  const features::FlowRecord& r = s.record;
+  aggregator_.expire(r.end_us, follow_ups_);
+  writeFollowUps();
+
+  const inference::Verdict& v = s.verdict;
+  if (v.alerted()) alerted_flows_.insert(r.flow_id);
+  if (v.attack_alert) {
+    const AlertClass c = attackClass(s);
+    if (aggregator_.onAlert(aggregationAddress(c, r), c.name, r.end_us, s)) {
+      appendAlertEvent(line_, s, c, nullptr);
+      writeLine();
+      stats_.alerts.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      stats_.suppressed.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (v.anomaly_alert) {
+    if (aggregator_.onAlert(r.src, "anomaly", r.end_us, s)) {
+      appendAlertEvent(line_, s, alertClass("anomaly", 0), nullptr);
+      writeLine();
+      stats_.alerts.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      stats_.suppressed.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (r.isFinal()) {
+    const bool alerted = alerted_flows_.erase(r.flow_id) > 0;
+    countVerdict(s);
+    if (opts_.flow_records) {
+      appendFlowEvent(line_, r, EveOptions{opts_.include_features}, &s, alerted);
+      writeLine();
+      stats_.flow_records.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+void EveOutput::countVerdict(const inference::ScoredRecord& s) {
+  const inference::Verdict& v = s.verdict;
+  if (v.attack_scored && s.models && s.models->attack) {
+    ++verdicts_["attack." + s.models->attack->classes()[v.attack_class]];
+  }
+  if (v.reel_scored) ++verdicts_[v.is_reel ? "reel.reel" : "reel.non_reel"];
+  if (v.anomaly_scored && v.anomaly_alert) ++verdicts_["anomaly.alert"];
+}
+
+void EveOutput::finish() {
+  aggregator_.flushAll(follow_ups_);
+  writeFollowUps();
+  for (const auto& sink : sinks_) {
+    if (!sink->flush()) stats_.write_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void EveOutput::requestReopen() noexcept {
+  for (const auto& sink : sinks_) sink->requestReopen();
+}
+
+}  // namespace edgesense::output

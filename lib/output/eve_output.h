@@ -1,0 +1,67 @@
+#pragma once
+/// EveOutput: the output thread's stage. It receives scored flow snapshots
+/// in submission order, turns alerting verdicts into EVE alert records
+/// (through the AlertAggregator), writes each flow's final record with its
+/// verdict, and sends every line to every LineSink. Runs on the output
+/// thread only; stats may be read from anywhere.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "inference/pool.h"
+#include "output/alerts.h"
+#include "output/eve.h"
+#include "output/line_sink.h"
+
+namespace edgesense::output {
+
+struct EveOutputOptions {
+  bool flow_records = true;      // write event_type flow as well as alerts
+  bool include_features = true;  // the feature vector in flow records
+  decode::TimeUs aggregation_window_us = 60'000'000;
+};
+
+struct EveOutputStats {
+  std::atomic<std::uint64_t> flow_records{0};
+  std::atomic<std::uint64_t> alerts{0};      // alert records written at once
+  std::atomic<std::uint64_t> suppressed{0};  // alerts counted into follow-ups
+  std::atomic<std::uint64_t> follow_ups{0};
+  std::atomic<std::uint64_t> write_errors{0};
+};
+
+class EveOutput final : public inference::ScoredSink {
+ public:
+  EveOutput(std::vector<std::unique_ptr<LineSink>> sinks, EveOutputOptions opts);
+
+  void onScored(inference::ScoredRecord&& scored) override;
+  /// Writes the follow-ups of every open window and flushes; call after the
+  /// pool has drained.
+  void finish();
+  /// SIGHUP: every file sink reopens before its next write.
+  void requestReopen() noexcept;
+
+  const EveOutputStats& stats() const noexcept { return stats_; }
+  /// Final verdicts by head and class ("attack.scan", "reel.reel", ...), for
+  /// the replay summary; read after finish().
+  const std::map<std::string, std::uint64_t>& verdictCounts() const noexcept { return verdicts_; }
+
+ private:
+  void writeLine();
+  void writeFollowUps();
+  void countVerdict(const inference::ScoredRecord& s);
+
+  std::vector<std::unique_ptr<LineSink>> sinks_;
+  EveOutputOptions opts_;
+  AlertAggregator aggregator_;
+  std::unordered_set<std::uint64_t> alerted_flows_;  // flows with an alert so far
+  std::vector<FollowUp> follow_ups_;
+  std::map<std::string, std::uint64_t> verdicts_;
+  std::string line_;
+  EveOutputStats stats_;
+};
+
+}  // namespace edgesense::output
