@@ -23,6 +23,10 @@ struct ReplayOptions {
   std::optional<std::uint32_t> max_flows;
   double speed = 0;
   bool no_models = false;
+  std::string models_dir = EDGESENSE_DEFAULT_MODELS_DIR;
+  unsigned workers = 2;
+  std::size_t batch_size = 64;
+  double alert_window = 60;
   bool no_features_in_eve = false;
 };
 

@@ -17,9 +17,12 @@
 
 #include "capture/packet_source.h"
 #include "commands.h"
+#include "inference/pool.h"
 #include "output/csv.h"
 #include "output/eve.h"
+#include "output/eve_output.h"
 #include "output/json_writer.h"
+#include "output/line_sink.h"
 #include "pipeline/rx_loop.h"
 
 namespace edgesense::daemon {
@@ -52,6 +55,7 @@ decode::TimeUs micros(double seconds) {
 
 void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::RxLoop& rx,
                   const capture::SourceStats& src, const std::vector<std::string>& warnings,
+                  const inference::InferencePool* pool, const output::EveOutput* scored,
                   double wall_seconds) {
   output::JsonWriter j(out);
   const pipeline::RxStats& s = rx.stats();
@@ -102,6 +106,28 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   getrusage(RUSAGE_SELF, &usage);
   j.field("peak_rss_bytes", static_cast<std::uint64_t>(usage.ru_maxrss) * 1024);
   j.endObject();
+  if (pool != nullptr && scored != nullptr) {
+    const inference::PoolStats& p = pool->stats();
+    const output::EveOutputStats& o = scored->stats();
+    const auto batches = p.batches.load();
+    j.key("inference").beginObject();
+    j.field("workers", opts.workers);
+    j.field("submitted", p.submitted.load());
+    j.field("dropped", p.dropped.load());
+    j.field("scored", p.scored.load());
+    j.field("batches", batches);
+    j.field("mean_batch_size",
+            batches ? static_cast<double>(p.scored.load()) / static_cast<double>(batches) : 0.0);
+    j.endObject();
+    j.key("alerts").beginObject();
+    j.field("written", o.alerts.load());
+    j.field("suppressed", o.suppressed.load());
+    j.field("follow_ups", o.follow_ups.load());
+    j.endObject();
+    j.key("verdicts").beginObject();
+    for (const auto& [name, count] : scored->verdictCounts()) j.field(name, count);
+    j.endObject();
+  }
   j.field("truncated_files", src.truncated_files);
   j.key("warnings").beginArray();
   for (const std::string& w : warnings) j.value(w);
@@ -151,6 +177,18 @@ void addReplayCommand(CLI::App& app, ReplayOptions& opts) {
                   "Pace the replay: 1 = real time, 2 = twice as fast; 0 = as fast as possible")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-models", opts.no_models, "Extract features only; score nothing");
+  cmd->add_option("--models", opts.models_dir, "Models directory: reel/, attack/, anomaly/ bundles")
+      ->capture_default_str();
+  cmd->add_option("--workers", opts.workers, "Inference worker threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  cmd->add_option("--batch-size", opts.batch_size, "Records scored per batch, at most")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
+  cmd->add_option("--alert-window", opts.alert_window,
+                  "Seconds over which alerts of one source and class are aggregated")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--no-features-in-eve", opts.no_features_in_eve,
                 "Leave the feature vector out of EVE records");
 }
@@ -166,14 +204,15 @@ int runReplay(const ReplayOptions& opts) {
   cfg.speed = opts.speed;
 
   std::unique_ptr<capture::PacketSource> source;
-  std::unique_ptr<output::EveFlowSink> eve;
+  std::unique_ptr<output::LineSink> eve_lines;
   std::unique_ptr<output::CsvSink> csv;
   std::FILE* summary_fp = nullptr;
   try {
     source = capture::openFiles(opts.files);
-    if (!opts.eve.empty()) {
-      eve = std::make_unique<output::EveFlowSink>(openOutput(opts.eve, "EVE output"),
-                                                  output::EveOptions{!opts.no_features_in_eve});
+    if (opts.eve == "-") {
+      eve_lines = output::openStdoutSink();
+    } else if (!opts.eve.empty()) {
+      eve_lines = output::openFileSink(opts.eve, output::FileMode::kTruncate);
     }
     if (!opts.csv.empty())
       csv = std::make_unique<output::CsvSink>(openOutput(opts.csv, "CSV output"));
@@ -183,17 +222,57 @@ int runReplay(const ReplayOptions& opts) {
     return 1;
   }
 
+  // Scoring: the capture thread hands records to the inference pool, whose
+  // output thread writes EVE; without models, the capture thread writes it.
+  std::shared_ptr<inference::ModelSet> models;
+  inference::ModelRegistry registry;
+  std::unique_ptr<output::EveOutput> scored_out;
+  std::unique_ptr<inference::InferencePool> pool;
+  if (!opts.no_models) {
+    try {
+      models = inference::loadModelSet(opts.models_dir);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
+    registry.publish(models);
+    std::vector<std::unique_ptr<output::LineSink>> lines;
+    if (eve_lines) lines.push_back(std::move(eve_lines));
+    scored_out = std::make_unique<output::EveOutput>(
+        std::move(lines),
+        output::EveOutputOptions{true, !opts.no_features_in_eve, micros(opts.alert_window)});
+    inference::PoolConfig pc;
+    pc.workers = opts.workers;
+    pc.batch_size = opts.batch_size;
+    pc.block_when_full = true;  // a replay loses nothing and gives the same output every time
+    pool = std::make_unique<inference::InferencePool>(pc, registry, *scored_out);
+  }
+
+  std::unique_ptr<output::EveFlowSink> eve;
+  if (eve_lines)
+    eve = std::make_unique<output::EveFlowSink>(std::move(eve_lines),
+                                                output::EveOptions{!opts.no_features_in_eve});
   FanoutSink sinks;
+  if (pool) sinks.add(pool.get());
   if (eve) sinks.add(eve.get());
   if (csv) sinks.add(csv.get());
   auto rx = std::make_unique<pipeline::RxLoop>(cfg, *source, sinks);
   const auto t0 = std::chrono::steady_clock::now();
   rx->run(std::stop_token{});
+  if (pool) {
+    pool->drain();
+    scored_out->finish();
+  }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   const std::vector<std::string> warnings = source->takeWarnings();
   for (const std::string& w : warnings) spdlog::warn("{}", w);
   bool ok = true;
+  if (scored_out && scored_out->stats().write_errors.load() > 0) {
+    spdlog::error("EVE output {}: {} writes failed", opts.eve,
+                  scored_out->stats().write_errors.load());
+    ok = false;
+  }
   if (eve && !eve->flush()) {
     spdlog::error("EVE output {}: write failed", opts.eve);
     ok = false;
@@ -204,7 +283,7 @@ int runReplay(const ReplayOptions& opts) {
   }
   if (summary_fp != nullptr) {
     std::string text;
-    writeSummary(text, opts, *rx, source->stats(), warnings, wall);
+    writeSummary(text, opts, *rx, source->stats(), warnings, pool.get(), scored_out.get(), wall);
     std::fwrite(text.data(), 1, text.size(), summary_fp);
     if (std::fflush(summary_fp) != 0) ok = false;
     if (summary_fp != stdout) std::fclose(summary_fp);

@@ -32,7 +32,7 @@ def replay(binary, case, out):
     if not inputs:
         sys.exit(f"{case}: no input.* capture")
     args = shlex.split((case / "args").read_text()) if (case / "args").exists() else []
-    cmd = [binary, "replay", *args, "--eve", str(out / "eve.json"), "--csv", str(out / "flows.csv"),
+    cmd = [binary, "replay", "--no-models", *args, "--eve", str(out / "eve.json"), "--csv", str(out / "flows.csv"),
            "--summary", str(out / "summary.json"), *map(str, inputs)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if proc.returncode < 0:

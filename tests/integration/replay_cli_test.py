@@ -18,7 +18,7 @@ OPTS = None
 
 
 def replay(*args, check=True):
-    proc = subprocess.run([OPTS.edgesense, "replay", *map(str, args)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([OPTS.edgesense, "replay", "--no-models", *map(str, args)], capture_output=True, text=True, timeout=300)
     if check and proc.returncode != 0:
         raise AssertionError(f"replay {args} failed ({proc.returncode}): {proc.stderr}")
     return proc

@@ -179,7 +179,7 @@ def describe(key):
 
 def run_edgesense(binary, pcap, extra, out):
     eve, summary = out / "eve.json", out / "summary.json"
-    cmd = [binary, "replay", "--eve", str(eve), "--summary", str(summary), "--no-features-in-eve",
+    cmd = [binary, "replay", "--no-models", "--eve", str(eve), "--summary", str(summary), "--no-features-in-eve",
            "--idle-timeout", "1e7", "--active-timeout", "0", *extra, str(pcap)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)

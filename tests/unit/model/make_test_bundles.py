@@ -90,7 +90,7 @@ def main():
     os.makedirs(out)
     flows = os.path.join(out, "flows.csv")
     labelled = os.path.join(out, "labelled.csv")
-    subprocess.run([args.edgesense, "replay", "--csv", flows,
+    subprocess.run([args.edgesense, "replay", "--no-models", "--csv", flows,
                     os.path.join(args.root, "tests/data/sample.pcap")],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     label_rows(flows, labelled)
