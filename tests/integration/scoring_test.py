@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Scoring end to end: a labelled capture the models never saw, replayed
+through the shipped models, as an operator reads the result.
+
+  scoring_test.py --edgesense BIN --pcapgen BIN --models DIR --schema SCHEMA
+"""
+import argparse
+import collections
+import json
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+OPTS = None
+WORK = None
+
+
+def replay(*args):
+    proc = subprocess.run([OPTS.edgesense, "replay", "--models", OPTS.models, *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise AssertionError(f"replay {args} failed: {proc.stderr}")
+    return proc
+
+
+def records(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+class Scoring(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pcap = WORK / "unseen.pcap"
+        subprocess.run([OPTS.pcapgen, "labelled", cls.pcap, WORK / "unseen.labels.csv", "--seed", "7",
+                        "--minutes", "3"], check=True, capture_output=True)
+        replay(cls.pcap, "--workers", 1, "--eve", WORK / "w1.json", "--summary", WORK / "w1.summary.json")
+        replay(cls.pcap, "--workers", 2, "--eve", WORK / "w2.json", "--summary", WORK / "w2.summary.json")
+        cls.eve = records(WORK / "w1.json")
+        cls.summary = json.loads((WORK / "w1.summary.json").read_text())
+
+    def test_outputs_identical_with_one_and_two_workers(self):
+        self.assertEqual((WORK / "w1.json").read_bytes(), (WORK / "w2.json").read_bytes())
+
+    def test_every_record_is_eve_valid(self):
+        import jsonschema
+        validator = jsonschema.Draft7Validator(json.loads(Path(OPTS.schema).read_text()))
+        for r in self.eve:
+            r = dict(r)
+            r.pop("edgesense")
+            errors = list(validator.iter_errors(r))
+            self.assertFalse(errors, errors[:1])
+
+    def test_alerts_carry_mitre_and_top_features(self):
+        alerts = [r for r in self.eve if r["event_type"] == "alert"]
+        self.assertGreater(len(alerts), 0)
+        classes = {a["edgesense"]["class"] for a in alerts}
+        self.assertTrue({"scan", "dos"} <= classes, classes)
+        for a in alerts:
+            self.assertTrue(a["alert"]["signature"].startswith("edgesense "))
+            self.assertIsInstance(a["alert"]["signature_id"], int)
+            if a["edgesense"]["class"] != "anomaly":
+                md = a["alert"]["metadata"]
+                self.assertRegex(md["mitre_technique_id"][0], r"^T\d{4}")
+                self.assertRegex(md["mitre_tactic_id"][0], r"^TA\d{4}")
+                top = a["edgesense"]["top_features"]
+                self.assertEqual(len(top), 3)
+                for t in top:
+                    self.assertEqual(set(t), {"name", "value", "contribution"})
+        by_class = {a["edgesense"]["class"]: a["alert"]["metadata"]["mitre_technique_id"][0]
+                    for a in alerts if a["edgesense"]["class"] in ("scan", "dos")}
+        self.assertEqual(by_class.get("scan"), "T1046")
+        self.assertEqual(by_class.get("dos"), "T1498")
+
+    def test_a_flood_makes_a_handful_of_alerts_with_exact_counts(self):
+        # Without aggregation (a window of one microsecond) every alerting
+        # snapshot is its own alert; with it, alerts plus suppressed counts
+        # must add up to exactly that many.
+        replay(self.pcap, "--alert-window", "0.000001", "--eve", WORK / "all.json")
+        every = collections.Counter(r["edgesense"]["class"] for r in records(WORK / "all.json")
+                                    if r["event_type"] == "alert")
+        written = collections.Counter()
+        suppressed = collections.Counter()
+        for r in self.eve:
+            if r["event_type"] != "alert":
+                continue
+            cls = r["edgesense"]["class"]
+            if "aggregate" in r["edgesense"]:
+                suppressed[cls] += r["edgesense"]["aggregate"]["suppressed"]
+            else:
+                written[cls] += 1
+        for cls in every:
+            self.assertEqual(written[cls] + suppressed[cls], every[cls], cls)
+        total_records = sum(1 for r in self.eve if r["event_type"] == "alert")
+        self.assertGreater(sum(every.values()), 20 * total_records, (every, total_records))
+        self.assertEqual(self.summary["alerts"]["suppressed"], sum(suppressed.values()))
+
+    def test_flow_records_say_what_was_concluded(self):
+        flows = [r for r in self.eve if r["event_type"] == "flow"]
+        self.assertEqual(len(flows), self.summary["flows"]["created"])
+        reel_seen = False
+        for f in flows:
+            v = f["edgesense"]["verdict"]
+            self.assertIn(v["attack"]["class"], v["attack"]["probabilities"])
+            self.assertAlmostEqual(sum(v["attack"]["probabilities"].values()), 1.0, places=4)
+            self.assertLessEqual(0.0, v["anomaly"]["score"])
+            self.assertLessEqual(v["anomaly"]["score"], 1.0)
+            self.assertIn("alerted", v)
+            self.assertEqual(f["flow"]["alerted"], v["alerted"])
+            if "reel" in v:
+                reel_seen = True
+                self.assertIn(f["proto"], ("TCP", "UDP"))
+            else:
+                total = f["flow"]["bytes_toserver"] + f["flow"]["bytes_toclient"]
+                pkts = f["flow"]["pkts_toserver"] + f["flow"]["pkts_toclient"]
+                self.assertTrue(f["proto"] not in ("TCP", "UDP") or total < 20000 or pkts < 10, f["flow_id"])
+            self.assertIn("attack", f["edgesense"]["models"])
+        self.assertTrue(reel_seen)
+        self.assertGreater(self.summary["verdicts"].get("reel.reel", 0), 0)
+
+
+def main():
+    global OPTS, WORK
+    ap = argparse.ArgumentParser()
+    for name in ("--edgesense", "--pcapgen", "--models", "--schema"):
+        ap.add_argument(name, required=True)
+    OPTS, rest = ap.parse_known_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        WORK = Path(tmp)
+        result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False).result
+    sys.exit(0 if result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
