@@ -3,6 +3,8 @@
 /// (CLI11) into these option structs and calls the matching run function,
 /// whose return value is the process exit status.
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,5 +51,25 @@ struct CheckConfigOptions {
 
 void addCheckConfigCommand(CLI::App& app, CheckConfigOptions& opts);
 int runCheckConfig(const CheckConfigOptions& opts);
+
+/// `edgesense train`: named as a later `--pcap FILE --labels FILE` input and
+/// the reel and attack heads will name them.
+struct TrainOptions {
+  std::string csv;                        // labelled flow CSV (replay --csv + a label column)
+  std::string label_column = "category";  // what label_flows.py adds
+  std::string head;                       // "anomaly"
+  std::string out;                        // bundle directory
+  std::string name;                       // empty: the head
+  std::string version;                    // empty: the UTC time of training
+  std::string features;                   // comma-separated model columns; empty: all
+  std::string scores;                     // CSV of every row's score; empty: none
+  std::uint64_t seed = 1;
+  std::size_t trees = 100;
+  std::size_t sample_size = 256;
+  double threshold_fpr = 0.005;
+};
+
+void addTrainCommand(CLI::App& app, TrainOptions& opts);
+int runTrain(const TrainOptions& opts);
 
 }  // namespace edgesense::daemon

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   addFeaturesCommand(app, features);
   CheckConfigOptions check_config;
   addCheckConfigCommand(app, check_config);
+  TrainOptions train;
+  addTrainCommand(app, train);
 
   try {
     app.parse(argc, argv);
@@ -32,5 +34,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("replay")) return runReplay(replay);
   if (app.got_subcommand("features")) return runFeatures(features);
   if (app.got_subcommand("check-config")) return runCheckConfig(check_config);
+  if (app.got_subcommand("train")) return runTrain(train);
   return 2;
 }
