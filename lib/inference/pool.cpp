@@ -1,20 +1,23 @@
 // Inference: between the capture thread and the output thread. Workers pull
-// batches from a bounded lock-free queue (moodycamel), score them, and the
+// batches from a bounded lock-free queue (inference/bounded_queue.h), score them, and the
 // output thread puts them back in submission order.
 
 #include "inference/pool.h"
 
 #include <pthread.h>
 
-#include <concurrentqueue/blockingconcurrentqueue.h>
-
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
+
+#include "inference/bounded_queue.h"
 
 namespace edgesense::inference {
 
 struct InferencePool::Impl {
   Impl(const PoolConfig& c, ModelRegistry& r, ScoredSink& s, PoolStats& st)
-      : cfg(c), registry(r), sink(s), stats(st), in(c.queue_capacity), producer(in) {}
+      : cfg(c), registry(r), sink(s), stats(st), in(c.queue_capacity) {}
 
   void worker(unsigned index);
   void output();
@@ -23,9 +26,12 @@ struct InferencePool::Impl {
   ModelRegistry& registry;
   ScoredSink& sink;
   PoolStats& stats;
-  moodycamel::BlockingConcurrentQueue<ScoredRecord> in;
-  moodycamel::ProducerToken producer;  // the capture thread's
-  moodycamel::BlockingConcurrentQueue<ScoredRecord> out;
+  BoundedQueue<ScoredRecord> in;  // capture thread -> workers
+  // workers -> output thread: whole batches under one lock (per batch, not
+  // per packet)
+  std::mutex out_mutex;
+  std::condition_variable out_ready;
+  std::deque<ScoredRecord> out;
   ShadowStats shadow;
   std::uint64_t next_seq = 0;  // capture thread
   std::atomic<bool> closing{false};
@@ -44,16 +50,14 @@ void nameThread(const std::string& name) {
 
 void InferencePool::Impl::worker(unsigned index) {
   nameThread("infer-" + std::to_string(index));
-  moodycamel::ConsumerToken consumer(in);
   std::vector<ScoredRecord> batch(cfg.batch_size);
   std::vector<ScoredRecord*> ptrs;
   ptrs.reserve(cfg.batch_size);
   ScoringScratch scratch;
   for (;;) {
-    std::size_t n =
-        in.wait_dequeue_bulk_timed(consumer, batch.begin(), cfg.batch_size, cfg.max_wait);
+    std::size_t n = in.popBulk(batch.data(), cfg.batch_size, cfg.max_wait);
     if (n == 0) {
-      if (closing.load(std::memory_order_acquire) && in.size_approx() == 0) return;
+      if (closing.load(std::memory_order_acquire) && in.sizeApprox() == 0) return;
       continue;
     }
     // Fill the batch with whatever else arrives within max_wait.
@@ -61,15 +65,12 @@ void InferencePool::Impl::worker(unsigned index) {
     while (n < cfg.batch_size && !closing.load(std::memory_order_relaxed)) {
       const auto left = deadline - std::chrono::steady_clock::now();
       if (left <= std::chrono::steady_clock::duration::zero()) break;
-      const std::size_t got = in.wait_dequeue_bulk_timed(
-          consumer, batch.begin() + static_cast<std::ptrdiff_t>(n), cfg.batch_size - n,
-          std::chrono::duration_cast<std::chrono::microseconds>(left));
+      const std::size_t got = in.popBulk(batch.data() + n, cfg.batch_size - n, left);
       if (got == 0) break;
       n += got;
     }
     if (closing.load(std::memory_order_relaxed) && n < cfg.batch_size) {
-      n += in.try_dequeue_bulk(consumer, batch.begin() + static_cast<std::ptrdiff_t>(n),
-                               cfg.batch_size - n);
+      n += in.popBulk(batch.data() + n, cfg.batch_size - n, std::chrono::microseconds(0));
     }
     // Every record of the batch is scored with the same models.
     std::shared_ptr<const ModelSet> models = registry.current();
@@ -82,34 +83,44 @@ void InferencePool::Impl::worker(unsigned index) {
     stats.score_ns.fetch_add(static_cast<std::uint64_t>(ns.count()), std::memory_order_relaxed);
     stats.batches.fetch_add(1, std::memory_order_relaxed);
     stats.scored.fetch_add(n, std::memory_order_relaxed);
-    for (std::size_t i = 0; i < n; ++i) {
-      batch[i].models = models;
-      out.enqueue(std::move(batch[i]));
+    {
+      std::lock_guard lock(out_mutex);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch[i].models = models;
+        out.push_back(std::move(batch[i]));
+      }
     }
+    out_ready.notify_one();
   }
 }
 
 void InferencePool::Impl::output() {
   nameThread("out");
-  moodycamel::ConsumerToken consumer(out);
   std::map<std::uint64_t, ScoredRecord> early;  // arrived before their turn
   std::uint64_t next = 0;
-  ScoredRecord item;
+  std::deque<ScoredRecord> got;
   for (;;) {
     if (closing.load(std::memory_order_acquire) && next == total.load(std::memory_order_acquire))
       return;
-    if (!out.wait_dequeue_timed(consumer, item, std::chrono::milliseconds(20))) continue;
-    if (item.seq != next) {
-      early.emplace(item.seq, std::move(item));
-      continue;
+    {
+      std::unique_lock lock(out_mutex);
+      out_ready.wait_for(lock, std::chrono::milliseconds(20), [this] { return !out.empty(); });
+      got.swap(out);
     }
-    sink.onScored(std::move(item));
-    ++next;
-    for (auto it = early.find(next); it != early.end(); it = early.find(next)) {
-      sink.onScored(std::move(it->second));
-      early.erase(it);
+    for (ScoredRecord& item : got) {
+      if (item.seq != next) {
+        early.emplace(item.seq, std::move(item));
+        continue;
+      }
+      sink.onScored(std::move(item));
       ++next;
+      for (auto it = early.find(next); it != early.end(); it = early.find(next)) {
+        sink.onScored(std::move(it->second));
+        early.erase(it);
+        ++next;
+      }
     }
+    got.clear();
     stats.emitted.store(next, std::memory_order_relaxed);
   }
 }
@@ -131,7 +142,7 @@ void InferencePool::onRecord(const features::FlowRecord& record) {
   ScoredRecord job;
   job.seq = p.next_seq;
   job.record = record;
-  while (!p.in.try_enqueue(p.producer, std::move(job))) {
+  while (!p.in.tryPush(job)) {
     if (!p.cfg.block_when_full) {
       stats_.dropped.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -152,7 +163,7 @@ void InferencePool::drain() {
 }
 
 std::size_t InferencePool::queueDepth() const noexcept {
-  return impl_->in.size_approx();
+  return impl_->in.sizeApprox();
 }
 
 }  // namespace edgesense::inference
