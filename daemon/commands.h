@@ -29,6 +29,7 @@ struct ReplayOptions {
   unsigned workers = 2;
   std::size_t batch_size = 64;
   double alert_window = 60;
+  bool watch_models = false;
   bool no_features_in_eve = false;
 };
 

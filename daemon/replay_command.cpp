@@ -7,17 +7,23 @@
 
 #include <sys/resource.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <stop_token>
+#include <thread>
 #include <vector>
 
 #include "capture/packet_source.h"
 #include "commands.h"
 #include "inference/pool.h"
+#include "inference/reloader.h"
 #include "output/csv.h"
 #include "output/eve.h"
 #include "output/eve_output.h"
@@ -38,6 +44,34 @@ class FanoutSink final : public features::RecordSink {
 
  private:
   std::vector<features::RecordSink*> sinks_;
+};
+
+/// Waits for SIGHUP on a thread of its own ("signals") and runs `on_hup`;
+/// every other thread has SIGHUP blocked (set up before they start).
+class SignalThread {
+ public:
+  explicit SignalThread(std::function<void()> on_hup) : on_hup_(std::move(on_hup)) {
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "signals");
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGHUP);
+      sigaddset(&set, SIGUSR2);  // our own wake-up, to stop
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0 || sig == SIGUSR2) return;
+        on_hup_();
+      }
+    });
+  }
+  ~SignalThread() {
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+  }
+
+ private:
+  std::function<void()> on_hup_;
+  std::thread thread_;
 };
 
 std::FILE* openOutput(const std::string& path, const char* what) {
@@ -185,6 +219,8 @@ void addReplayCommand(CLI::App& app, ReplayOptions& opts) {
   cmd->add_option("--batch-size", opts.batch_size, "Records scored per batch, at most")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
+  cmd->add_flag("--watch-models", opts.watch_models,
+                "Reload the models when their directory changes (SIGHUP reloads too)");
   cmd->add_option("--alert-window", opts.alert_window,
                   "Seconds over which alerts of one source and class are aggregated")
       ->capture_default_str()
@@ -194,6 +230,14 @@ void addReplayCommand(CLI::App& app, ReplayOptions& opts) {
 }
 
 int runReplay(const ReplayOptions& opts) {
+  // Block SIGHUP (and our SIGUSR2) before any thread starts, so only the
+  // signal thread receives them.
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGHUP);
+  sigaddset(&blocked, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+
   pipeline::RxConfig cfg;
   if (opts.idle_timeout) {
     const decode::TimeUs t = micros(*opts.idle_timeout);
@@ -256,9 +300,31 @@ int runReplay(const ReplayOptions& opts) {
   if (pool) sinks.add(pool.get());
   if (eve) sinks.add(eve.get());
   if (csv) sinks.add(csv.get());
+  // Models can be replaced while a (paced) replay runs: on SIGHUP, or when
+  // the directory changes with --watch-models.
+  std::unique_ptr<inference::ModelReloader> reloader;
+  std::unique_ptr<SignalThread> signals;
+  if (pool) {
+    reloader = std::make_unique<inference::ModelReloader>(
+        opts.models_dir, registry, [](const std::string& error, const inference::ModelSet* set) {
+          if (!error.empty()) {
+            spdlog::error("models not reloaded, the old ones keep serving: {}", error);
+          } else {
+            spdlog::info("models reloaded (generation {})", set->generation);
+          }
+        });
+    if (opts.watch_models) reloader->watch(std::chrono::seconds(1));
+    signals = std::make_unique<SignalThread>([&reloader, &scored_out] {
+      reloader->reload();
+      scored_out->requestReopen();
+    });
+  }
+
   auto rx = std::make_unique<pipeline::RxLoop>(cfg, *source, sinks);
   const auto t0 = std::chrono::steady_clock::now();
   rx->run(std::stop_token{});
+  signals.reset();
+  if (reloader) reloader->stop();
   if (pool) {
     pool->drain();
     scored_out->finish();
