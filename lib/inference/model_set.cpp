@@ -2,6 +2,8 @@
 
 #include "inference/model_set.h"
 
+#include <utility>
+
 namespace edgesense::inference {
 
 namespace {
@@ -38,9 +40,11 @@ std::shared_ptr<ModelSet> loadModelSet(const std::filesystem::path& dir) {
 }
 
 std::uint64_t ModelRegistry::publish(std::shared_ptr<ModelSet> set) {
-  set->generation = generation_.fetch_add(1) + 1;
+  std::shared_ptr<const ModelSet> old;  // released outside the lock
+  std::lock_guard lock(mutex_);
+  set->generation = ++generation_;
   const std::uint64_t g = set->generation;
-  current_.store(std::move(set));
+  old = std::exchange(current_, std::move(set));
   return g;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,15 +37,22 @@ struct ModelSet {
 /// Throws model::BundleError naming the bundle that failed.
 std::shared_ptr<ModelSet> loadModelSet(const std::filesystem::path& dir);
 
+/// Holds the current set. Workers take it once per batch; a publish swaps
+/// it under a short lock (std::atomic<std::shared_ptr> would do too, but
+/// libstdc++ 12's lock bit is invisible to ThreadSanitizer).
 class ModelRegistry {
  public:
-  std::shared_ptr<const ModelSet> current() const noexcept { return current_.load(); }
+  std::shared_ptr<const ModelSet> current() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
   /// Makes `set` current; returns its generation.
   std::uint64_t publish(std::shared_ptr<ModelSet> set);
 
  private:
-  std::atomic<std::shared_ptr<const ModelSet>> current_;
-  std::atomic<std::uint64_t> generation_{0};
+  mutable std::mutex mutex_;
+  std::shared_ptr<const ModelSet> current_;
+  std::uint64_t generation_ = 0;
 };
 
 /// Which flows the reel head scores, and what makes an alert.
