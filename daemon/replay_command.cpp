@@ -154,6 +154,7 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
             batches ? static_cast<double>(p.scored.load()) / static_cast<double>(batches) : 0.0);
     j.endObject();
     j.key("alerts").beginObject();
+    j.field("alerting_snapshots", o.alerting.load());
     j.field("written", o.alerts.load());
     j.field("suppressed", o.suppressed.load());
     j.field("follow_ups", o.follow_ups.load());

@@ -29,12 +29,15 @@ class FeatureExtractor {
     f.ext.onPacket(p, dir, params_);
   }
   void onSnapshot(const FeatureFlow& f, decode::TimeUs now) noexcept {
-    emit(f, flow::EndReason::kActiveTimeout, now);
+    emit(f, flow::EndReason::kActiveTimeout, now, now);
   }
-  void onEnd(const FeatureFlow& f, flow::EndReason reason) noexcept;
+  void onEnd(const FeatureFlow& f, flow::EndReason reason, decode::TimeUs now) noexcept;
 
  private:
-  void emit(const FeatureFlow& f, flow::EndReason reason, decode::TimeUs now) noexcept;
+  /// Host context is read as of context_ts (the flow's last packet for an
+  /// end, so a flow reported at its idle timeout still sees its own time).
+  void emit(const FeatureFlow& f, flow::EndReason reason, decode::TimeUs context_ts,
+            decode::TimeUs report_ts) noexcept;
 
   FeatureParams params_;
   HostTable& hosts_;

@@ -146,13 +146,14 @@ bool flowFailed(const FeatureFlow& f) noexcept {
   return f.pkts[1] == 0 || ((f.tcp_flags[0] | f.tcp_flags[1]) & decode::tcpflag::kRst) != 0;
 }
 
-void FeatureExtractor::onEnd(const FeatureFlow& f, flow::EndReason reason) noexcept {
+void FeatureExtractor::onEnd(const FeatureFlow& f, flow::EndReason reason,
+                             decode::TimeUs now) noexcept {
   hosts_.onFlowEnd(f.initiatorAddr(), flowFailed(f), f.last_ts);
-  emit(f, reason, f.last_ts);
+  emit(f, reason, f.last_ts, now);
 }
 
-void FeatureExtractor::emit(const FeatureFlow& f, flow::EndReason reason,
-                            decode::TimeUs now) noexcept {
+void FeatureExtractor::emit(const FeatureFlow& f, flow::EndReason reason, decode::TimeUs context_ts,
+                            decode::TimeUs report_ts) noexcept {
   FlowRecord& r = record_;
   const std::uint64_t id =
       flow::hashKey(f.key) ^ static_cast<std::uint64_t>(f.first_ts) * 0x9e3779b97f4a7c15ULL;
@@ -172,12 +173,13 @@ void FeatureExtractor::emit(const FeatureFlow& f, flow::EndReason reason,
   r.tcp_flags = f.tcp_flags;
   r.reason = reason;
   r.window = f.window;
+  r.report_us = report_ts;
   const bool tcp = f.key.proto == decode::ipproto::kTcp;
   r.conn_state = tcp ? connState(f.tcp_flags[0], f.tcp_flags[1], f.pkts[1]) : 0xff;
   r.handshake = f.ext.handshakeSeen();
   f.ext.finish(f.pkts, f.bytes, f.payload_bytes, f.key.proto, f.first_ts, r.features);
   r.features[index(Feature::kConnState)] = tcp ? r.conn_state : kNaN;
-  hosts_.context(r.src, r.dst, now, r.features);
+  hosts_.context(r.src, r.dst, context_ts, r.features);
   sink_.onRecord(r);
 }
 

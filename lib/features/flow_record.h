@@ -24,6 +24,7 @@ struct FlowRecord {
   std::array<std::uint16_t, 2> vlan{};
   decode::TimeUs start_us = 0;
   decode::TimeUs end_us = 0;            // last packet seen
+  decode::TimeUs report_us = 0;         // the sensor's packet clock when the snapshot was taken
   std::array<std::uint64_t, 2> pkts{};  // [0] toserver (initiator), [1] toclient
   std::array<std::uint64_t, 2> bytes{};
   std::array<std::uint64_t, 2> payload_bytes{};

@@ -8,7 +8,8 @@
 ///
 /// Ext is the per-flow state of the next stage (the feature accumulators);
 /// the Observer passed to process() is told of each flow's start, packets,
-/// interim snapshots and end, and reads Flow<Ext> only during those calls.
+/// interim snapshots and end (with the table's clock at that moment), and reads Flow<Ext> only
+/// during those calls.
 
 #include <algorithm>
 #include <array>
@@ -379,7 +380,7 @@ class FlowTable {
   template <class Observer>
   void end(std::uint32_t idx, EndReason reason, Observer& obs) noexcept {
     FlowT& f = pool_[idx];
-    obs.onEnd(f, reason);
+    obs.onEnd(f, reason, now_);
     ++stats_.ended[static_cast<std::size_t>(reason)];
     --stats_.active;
     unlink(lists_[f.list], idx, 0);

@@ -256,7 +256,7 @@ void appendAlertEvent(std::string& out, const inference::ScoredRecord& s, const 
   const FlowRecord& r = s.record;
   JsonWriter j(out);
   j.beginObject();
-  appendHeader(j, r, follow_up ? follow_up->window_end : r.end_us, "alert");
+  appendHeader(j, r, follow_up ? follow_up->window_end : r.report_us, "alert");
   j.key("alert").beginObject();
   j.field("action", "allowed");
   j.field("gid", 1);

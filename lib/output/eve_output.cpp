@@ -48,14 +48,16 @@ void EveOutput::writeFollowUps() {
 
 void EveOutput::onScored(inference::ScoredRecord&& s) {
   const features::FlowRecord& r = s.record;
-  aggregator_.expire(r.end_us, follow_ups_);
+  // Packet time of the report: monotonic in submission order.
+  aggregator_.expire(r.report_us, follow_ups_);
   writeFollowUps();
 
   const inference::Verdict& v = s.verdict;
   if (v.alerted()) alerted_flows_.insert(r.flow_id);
   if (v.attack_alert) {
+    stats_.alerting.fetch_add(1, std::memory_order_relaxed);
     const AlertClass c = attackClass(s);
-    if (aggregator_.onAlert(aggregationAddress(c, r), c.name, r.end_us, s)) {
+    if (aggregator_.onAlert(aggregationAddress(c, r), c.name, r.report_us, s)) {
       appendAlertEvent(line_, s, c, nullptr);
       writeLine();
       stats_.alerts.fetch_add(1, std::memory_order_relaxed);
@@ -64,7 +66,8 @@ void EveOutput::onScored(inference::ScoredRecord&& s) {
     }
   }
   if (v.anomaly_alert) {
-    if (aggregator_.onAlert(r.src, "anomaly", r.end_us, s)) {
+    stats_.alerting.fetch_add(1, std::memory_order_relaxed);
+    if (aggregator_.onAlert(r.src, "anomaly", r.report_us, s)) {
       appendAlertEvent(line_, s, alertClass("anomaly", 0), nullptr);
       writeLine();
       stats_.alerts.fetch_add(1, std::memory_order_relaxed);

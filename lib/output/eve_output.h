@@ -27,6 +27,7 @@ struct EveOutputOptions {
 
 struct EveOutputStats {
   std::atomic<std::uint64_t> flow_records{0};
+  std::atomic<std::uint64_t> alerting{0};    // alert decisions, before aggregation
   std::atomic<std::uint64_t> alerts{0};      // alert records written at once
   std::atomic<std::uint64_t> suppressed{0};  // alerts counted into follow-ups
   std::atomic<std::uint64_t> follow_ups{0};

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Scoring end to end: a labelled capture the models never saw, replayed
-through the shipped models, as an operator reads the result.
+"""Scoring end to end: a labelled capture the models never saw (seed 8: its
+4 minutes hold a SYN flood from one source, port scans, brute force,
+slowloris and ordinary traffic), replayed through the shipped models, as an
+operator reads the result.
 
   scoring_test.py --edgesense BIN --pcapgen BIN --models DIR --schema SCHEMA
 """
@@ -33,8 +35,8 @@ class Scoring(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.pcap = WORK / "unseen.pcap"
-        subprocess.run([OPTS.pcapgen, "labelled", cls.pcap, WORK / "unseen.labels.csv", "--seed", "7",
-                        "--minutes", "3"], check=True, capture_output=True)
+        subprocess.run([OPTS.pcapgen, "labelled", cls.pcap, WORK / "unseen.labels.csv", "--seed", "8",
+                        "--minutes", "4"], check=True, capture_output=True)
         replay(cls.pcap, "--workers", 1, "--eve", WORK / "w1.json", "--summary", WORK / "w1.summary.json")
         replay(cls.pcap, "--workers", 2, "--eve", WORK / "w2.json", "--summary", WORK / "w2.summary.json")
         cls.eve = records(WORK / "w1.json")
@@ -74,27 +76,28 @@ class Scoring(unittest.TestCase):
         self.assertEqual(by_class.get("dos"), "T1498")
 
     def test_a_flood_makes_a_handful_of_alerts_with_exact_counts(self):
-        # Without aggregation (a window of one microsecond) every alerting
-        # snapshot is its own alert; with it, alerts plus suppressed counts
-        # must add up to exactly that many.
-        replay(self.pcap, "--alert-window", "0.000001", "--eve", WORK / "all.json")
-        every = collections.Counter(r["edgesense"]["class"] for r in records(WORK / "all.json")
-                                    if r["event_type"] == "alert")
-        written = collections.Counter()
-        suppressed = collections.Counter()
+        # Every alert decision is either written at once or counted into
+        # exactly one follow-up: written records plus the follow-ups'
+        # suppressed counts equal the decisions the output stage took.
+        written = suppressed = 0
         for r in self.eve:
             if r["event_type"] != "alert":
                 continue
-            cls = r["edgesense"]["class"]
             if "aggregate" in r["edgesense"]:
-                suppressed[cls] += r["edgesense"]["aggregate"]["suppressed"]
+                suppressed += r["edgesense"]["aggregate"]["suppressed"]
             else:
-                written[cls] += 1
-        for cls in every:
-            self.assertEqual(written[cls] + suppressed[cls], every[cls], cls)
-        total_records = sum(1 for r in self.eve if r["event_type"] == "alert")
-        self.assertGreater(sum(every.values()), 20 * total_records, (every, total_records))
-        self.assertEqual(self.summary["alerts"]["suppressed"], sum(suppressed.values()))
+                written += 1
+        alerts = self.summary["alerts"]
+        self.assertEqual(written, alerts["written"])
+        self.assertEqual(suppressed, alerts["suppressed"])
+        self.assertEqual(written + suppressed, alerts["alerting_snapshots"])
+        records = sum(1 for r in self.eve if r["event_type"] == "alert")
+        # A handful: many alerting flows, few alert records.
+        self.assertGreater(alerts["alerting_snapshots"], 10 * records, alerts)
+        # The SYN flood: thousands of flows, a few alerts for its victim.
+        dos = [r for r in self.eve if r["event_type"] == "alert" and r["edgesense"]["class"] == "dos"]
+        self.assertLessEqual(len(dos), 12)
+        self.assertGreater(sum(r["edgesense"].get("aggregate", {}).get("suppressed", 0) for r in dos), 100)
 
     def test_flow_records_say_what_was_concluded(self):
         flows = [r for r in self.eve if r["event_type"] == "flow"]

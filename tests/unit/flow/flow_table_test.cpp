@@ -77,7 +77,7 @@ struct Recorder {
   void onSnapshot(const Flow<Ext>& f, TimeUs) {
     snapshots.push_back(of(f, EndReason::kActiveTimeout));
   }
-  void onEnd(const Flow<Ext>& f, EndReason r) { ended.push_back(of(f, r)); }
+  void onEnd(const Flow<Ext>& f, EndReason r, TimeUs) { ended.push_back(of(f, r)); }
 };
 
 FlowConfig config() {
