@@ -32,14 +32,14 @@ std::uint64_t hashAddress(const IpAddress& a) noexcept {
 
 /// Linear counting: the distinct-count estimate for a 256-bit bitmap with
 /// `ones` bits set, -m ln(zeros / m), tabulated once (no log per read).
-const std::array<float, kBits + 1>& linearCounts() {
-  static const std::array<float, kBits + 1> table = [] {
-    std::array<float, kBits + 1> t{};
+const std::array<double, kBits + 1>& linearCounts() {
+  static const std::array<double, kBits + 1> table = [] {
+    std::array<double, kBits + 1> t{};
     for (int ones = 0; ones <= kBits; ++ones) {
       const int zeros = kBits - ones;
       t[static_cast<std::size_t>(ones)] =
-          zeros == 0 ? static_cast<float>(kBits * std::log(static_cast<double>(kBits)))
-                     : static_cast<float>(-kBits * std::log(static_cast<double>(zeros) / kBits));
+          zeros == 0 ? kBits * std::log(static_cast<double>(kBits))
+                     : -kBits * std::log(static_cast<double>(zeros) / kBits);
     }
     return t;
   }();
@@ -76,8 +76,8 @@ struct Distinct {
 };
 
 struct Count {
-  float cur = 0;
-  float prev = 0;
+  double cur = 0;
+  double prev = 0;
   double estimate(double w) const noexcept { return cur + prev * w; }
   void rotate(bool adjacent) noexcept {
     prev = adjacent ? cur : 0;
