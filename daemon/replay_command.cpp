@@ -153,6 +153,19 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
     j.field("mean_batch_size",
             batches ? static_cast<double>(p.scored.load()) / static_cast<double>(batches) : 0.0);
     j.endObject();
+    const inference::ShadowStats& sh = pool->shadowStats();
+    if (sh.compared[0] + sh.compared[1] + sh.compared[2] > 0) {
+      static constexpr const char* kHeads[3] = {"reel", "attack", "anomaly"};
+      j.key("shadow").beginObject();
+      for (int h = 0; h < 3; ++h) {
+        if (sh.compared[h].load() == 0) continue;
+        j.key(kHeads[h]).beginObject();
+        j.field("compared", sh.compared[h].load());
+        j.field("agreed", sh.agreed[h].load());
+        j.endObject();
+      }
+      j.endObject();
+    }
     j.key("alerts").beginObject();
     j.field("alerting_snapshots", o.alerting.load());
     j.field("written", o.alerts.load());

@@ -62,7 +62,8 @@ struct ScoringOptions {
   std::uint64_t reel_min_packets = 10;
 };
 
-/// Shadow agreement counters, per head (reel, attack, anomaly).
+/// Shadow agreement counters, by head: [0] reel (is_reel), [1] attack (the
+/// decided class), [2] anomaly (alert or not).
 struct ShadowStats {
   std::atomic<std::uint64_t> compared[3]{};
   std::atomic<std::uint64_t> agreed[3]{};

@@ -162,6 +162,10 @@ void InferencePool::drain() {
   p.output_thread.join();
 }
 
+const ShadowStats& InferencePool::shadowStats() const noexcept {
+  return impl_->shadow;
+}
+
 std::size_t InferencePool::queueDepth() const noexcept {
   return impl_->in.sizeApprox();
 }

@@ -68,6 +68,8 @@ class InferencePool final : public features::RecordSink {
 
   const PoolStats& stats() const noexcept { return stats_; }
   std::size_t queueDepth() const noexcept;
+  /// Agreement of shadow bundles with the live ones, per head.
+  const ShadowStats& shadowStats() const noexcept;
 
  private:
   struct Impl;

@@ -84,6 +84,27 @@ TEST(InferencePool, OrderAndResultsDoNotDependOnWorkers) {
   }
 }
 
+TEST(InferencePool, ShadowBundlesAreScoredAndCompared) {
+  ModelRegistry registry;
+  auto set = bothHeads();
+  set->shadow_attack = set->attack;  // the same model: agrees every time
+  set->shadow_reel = model::Bundle::load(pythonBundles() / "reel");
+  registry.publish(set);
+  Collect sink;
+  PoolConfig cfg;
+  cfg.block_when_full = true;
+  InferencePool pool(cfg, registry, sink);
+  const auto in = records(500);
+  for (const auto& r : in) pool.onRecord(r);
+  pool.drain();
+  const ShadowStats& sh = pool.shadowStats();
+  EXPECT_EQ(sh.compared[1].load(), 500u);
+  EXPECT_EQ(sh.agreed[1].load(), 500u);
+  EXPECT_EQ(sh.compared[0].load(), 500u);  // every record passes the reel gate here
+  EXPECT_EQ(sh.agreed[0].load(), 500u);
+  EXPECT_EQ(sh.compared[2].load(), 0u);  // no anomaly shadow
+}
+
 TEST(InferencePool, ReelGateSkipsSmallFlows) {
   auto in = records(10);
   in[3].bytes = {100, 100};
