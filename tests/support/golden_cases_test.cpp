@@ -235,7 +235,7 @@ TEST_F(GoldenCasesTest, SpecificCasesHoldWhatTheirNamesSay) {
 }
 
 TEST_F(GoldenCasesTest, TsharkDecodesWellFormedCasesCleanly) {
-  if (!fs::exists(kTshark)) GTEST_SKIP() << "no tshark";
+  ASSERT_TRUE(fs::exists(kTshark)) << kTshark << " missing: scripts/setup installs tshark";
   for (const GoldenCase& c : *cases_) {
     // malformed_packets shows the check can fail: tshark must flag its runt frame.
     const bool control = c.name == "malformed_packets";
@@ -262,7 +262,7 @@ TEST_F(GoldenCasesTest, TsharkDecodesWellFormedCasesCleanly) {
 }
 
 TEST_F(GoldenCasesTest, TsharkCountsTheSameConversationBytes) {
-  if (!fs::exists(kTshark)) GTEST_SKIP() << "no tshark";
+  ASSERT_TRUE(fs::exists(kTshark)) << kTshark << " missing: scripts/setup installs tshark";
   // Cases without fragments, so tshark's reassembly does not move ports between frames.
   for (const char* name : {"tcp_handshake_fin", "tcp_retransmission", "vlan_qinq", "udp_dns",
                            "linktype_sll2", "linktype_null", "pcapng_basic"}) {
