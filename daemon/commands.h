@@ -25,10 +25,12 @@ struct ReplayOptions {
   std::optional<std::uint32_t> max_flows;
   double speed = 0;
   bool no_models = false;
-  std::string models_dir = EDGESENSE_DEFAULT_MODELS_DIR;
-  unsigned workers = 2;
-  std::size_t batch_size = 64;
-  double alert_window = 60;
+  std::string config;  // YAML config file; command-line options win over it
+  // Unset: the config's value, else the built-in default.
+  std::optional<std::string> models_dir;  // built-in: the shipped models
+  std::optional<unsigned> workers;        // 2
+  std::optional<std::size_t> batch_size;  // 64
+  std::optional<double> alert_window;     // 60 s
   bool watch_models = false;
   bool no_features_in_eve = false;
 };

@@ -22,6 +22,7 @@
 
 #include "capture/packet_source.h"
 #include "commands.h"
+#include "config/config.h"
 #include "inference/pool.h"
 #include "inference/reloader.h"
 #include "output/csv.h"
@@ -145,7 +146,7 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
     const output::EveOutputStats& o = scored->stats();
     const auto batches = p.batches.load();
     j.key("inference").beginObject();
-    j.field("workers", opts.workers);
+    j.field("workers", static_cast<std::uint64_t>(pool->workers()));
     j.field("submitted", p.submitted.load());
     j.field("dropped", p.dropped.load());
     j.field("scored", p.scored.load());
@@ -225,19 +226,20 @@ void addReplayCommand(CLI::App& app, ReplayOptions& opts) {
                   "Pace the replay: 1 = real time, 2 = twice as fast; 0 = as fast as possible")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-models", opts.no_models, "Extract features only; score nothing");
-  cmd->add_option("--models", opts.models_dir, "Models directory: reel/, attack/, anomaly/ bundles")
-      ->capture_default_str();
-  cmd->add_option("--workers", opts.workers, "Inference worker threads")
-      ->capture_default_str()
+  cmd->add_option("-c,--config", opts.config,
+                  "YAML config (flows, inference, alerts sections); options given here win")
+      ->check(CLI::ExistingFile);
+  cmd->add_option(
+      "--models", opts.models_dir,
+      "Models directory: reel/, attack/, anomaly/ bundles (default: the shipped models)");
+  cmd->add_option("--workers", opts.workers, "Inference worker threads (default 2)")
       ->check(CLI::Range(1u, 64u));
-  cmd->add_option("--batch-size", opts.batch_size, "Records scored per batch, at most")
-      ->capture_default_str()
+  cmd->add_option("--batch-size", opts.batch_size, "Records scored per batch, at most (default 64)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
   cmd->add_flag("--watch-models", opts.watch_models,
                 "Reload the models when their directory changes (SIGHUP reloads too)");
   cmd->add_option("--alert-window", opts.alert_window,
-                  "Seconds over which alerts of one source and class are aggregated")
-      ->capture_default_str()
+                  "Seconds over which alerts of one address and class are aggregated (default 60)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--no-features-in-eve", opts.no_features_in_eve,
                 "Leave the feature vector out of EVE records");
@@ -252,7 +254,30 @@ int runReplay(const ReplayOptions& opts) {
   sigaddset(&blocked, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
 
+  // The config file, then the command line over it.
+  config::Config file_cfg;
+  if (!opts.config.empty()) {
+    const config::LoadResult loaded = config::load(opts.config);
+    for (const config::Problem& p : loaded.problems)
+      std::fprintf(stderr, "%s\n", config::format(p).c_str());
+    if (!loaded.ok()) return 1;
+    file_cfg = loaded.config;
+  }
+  const bool have_cfg = !opts.config.empty();
+  const std::string models_dir = opts.models_dir.value_or(have_cfg ? file_cfg.inference.models_dir
+                                                                   : EDGESENSE_DEFAULT_MODELS_DIR);
+  const unsigned workers = opts.workers.value_or(have_cfg ? file_cfg.inference.workers : 2);
+  const std::size_t batch_size =
+      opts.batch_size.value_or(have_cfg ? file_cfg.inference.batch_size : 64);
+  const double alert_window =
+      opts.alert_window.value_or(have_cfg ? file_cfg.alerts.aggregation_window : 60);
+
   pipeline::RxConfig cfg;
+  if (have_cfg) {
+    cfg.flows = file_cfg.toFlowConfig();
+    cfg.features = file_cfg.toFeatureParams();
+    cfg.hosts = file_cfg.toHostTableConfig();
+  }
   if (opts.idle_timeout) {
     const decode::TimeUs t = micros(*opts.idle_timeout);
     cfg.flows.idle_timeout_us = cfg.flows.udp_idle_timeout_us = cfg.flows.icmp_idle_timeout_us = t;
@@ -288,7 +313,7 @@ int runReplay(const ReplayOptions& opts) {
   std::unique_ptr<inference::InferencePool> pool;
   if (!opts.no_models) {
     try {
-      models = inference::loadModelSet(opts.models_dir);
+      models = inference::loadModelSet(models_dir);
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
       return 1;
@@ -297,11 +322,25 @@ int runReplay(const ReplayOptions& opts) {
     std::vector<std::unique_ptr<output::LineSink>> lines;
     if (eve_lines) lines.push_back(std::move(eve_lines));
     scored_out = std::make_unique<output::EveOutput>(
-        std::move(lines),
-        output::EveOutputOptions{true, !opts.no_features_in_eve, micros(opts.alert_window)});
+        std::move(lines), output::EveOutputOptions{!have_cfg || file_cfg.alerts.flow_records,
+                                                   !opts.no_features_in_eve, micros(alert_window)});
     inference::PoolConfig pc;
-    pc.workers = opts.workers;
-    pc.batch_size = opts.batch_size;
+    pc.workers = workers;
+    pc.batch_size = batch_size;
+    if (have_cfg) {
+      const config::InferenceConfig& inf = file_cfg.inference;
+      pc.max_wait = std::chrono::microseconds(micros(inf.max_wait));
+      pc.queue_capacity = inf.queue_capacity;
+      pc.scoring.reel_protocols.clear();
+      for (const std::string& proto : inf.reel_gate.protocols) {
+        pc.scoring.reel_protocols.push_back(config::ipProtocolNumber(proto));
+      }
+      pc.scoring.reel_min_bytes = inf.reel_gate.min_bytes;
+      pc.scoring.reel_min_packets = inf.reel_gate.min_packets;
+      pc.scoring.reel_threshold = inf.thresholds.reel;
+      pc.scoring.attack_threshold = inf.thresholds.attack;
+      pc.scoring.anomaly_threshold = inf.thresholds.anomaly;
+    }
     pc.block_when_full = true;  // a replay loses nothing and gives the same output every time
     pool = std::make_unique<inference::InferencePool>(pc, registry, *scored_out);
   }
@@ -320,7 +359,7 @@ int runReplay(const ReplayOptions& opts) {
   std::unique_ptr<SignalThread> signals;
   if (pool) {
     reloader = std::make_unique<inference::ModelReloader>(
-        opts.models_dir, registry, [](const std::string& error, const inference::ModelSet* set) {
+        models_dir, registry, [](const std::string& error, const inference::ModelSet* set) {
           if (!error.empty()) {
             spdlog::error("models not reloaded, the old ones keep serving: {}", error);
           } else {

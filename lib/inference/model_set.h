@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -60,6 +61,11 @@ struct ScoringOptions {
   std::vector<std::uint8_t> reel_protocols{6, 17};  // TCP, UDP (QUIC)
   std::uint64_t reel_min_bytes = 20'000;
   std::uint64_t reel_min_packets = 10;
+  // Decision thresholds that replace the bundles' own (config
+  // inference.thresholds); attack applies to every non-benign class.
+  std::optional<double> reel_threshold;
+  std::optional<double> attack_threshold;
+  std::optional<double> anomaly_threshold;
 };
 
 /// Shadow agreement counters, by head: [0] reel (is_reel), [1] attack (the

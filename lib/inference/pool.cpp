@@ -166,6 +166,10 @@ const ShadowStats& InferencePool::shadowStats() const noexcept {
   return impl_->shadow;
 }
 
+std::size_t InferencePool::workers() const noexcept {
+  return impl_->workers.size();
+}
+
 std::size_t InferencePool::queueDepth() const noexcept {
   return impl_->in.sizeApprox();
 }

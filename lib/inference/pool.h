@@ -68,6 +68,7 @@ class InferencePool final : public features::RecordSink {
 
   const PoolStats& stats() const noexcept { return stats_; }
   std::size_t queueDepth() const noexcept;
+  std::size_t workers() const noexcept;
   /// Agreement of shadow bundles with the live ones, per head.
   const ShadowStats& shadowStats() const noexcept;
 

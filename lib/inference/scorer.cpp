@@ -76,11 +76,13 @@ void explainAttack(const Bundle& bundle, const FeatureVector& row, std::size_t c
 /// The decided class of an attack or reel output row: the non-first class
 /// whose output is highest among those at or over their threshold; or, when
 /// none is, the first class (benign, non_reel).
-std::size_t decide(const Bundle& bundle, std::span<const float> probs) {
+std::size_t decide(const Bundle& bundle, std::span<const float> probs,
+                   std::optional<double> override) {
   const auto& thresholds = bundle.thresholds();
   std::size_t best = 0;
   for (std::size_t c = 1; c < probs.size(); ++c) {
-    if (probs[c] >= thresholds[c] && (best == 0 || probs[c] > probs[best])) best = c;
+    const double threshold = override.value_or(thresholds[c]);
+    if (probs[c] >= threshold && (best == 0 || probs[c] > probs[best])) best = c;
   }
   return best;
 }
@@ -102,7 +104,7 @@ void scoreBatch(const ModelSet& m, const ScoringOptions& opts, std::span<ScoredR
     for (std::size_t i = 0; i < n; ++i) {
       Verdict& v = batch[i]->verdict;
       const std::span<const float> probs(scratch.out.data() + i * k, k);
-      const std::size_t decided = decide(*m.attack, probs);
+      const std::size_t decided = decide(*m.attack, probs, opts.attack_threshold);
       v.attack_scored = true;
       v.attack_alert = decided != 0;
       v.attack_class = static_cast<std::uint8_t>(
@@ -120,7 +122,8 @@ void scoreBatch(const ModelSet& m, const ScoringOptions& opts, std::span<ScoredR
       for (std::size_t i = 0; i < n; ++i) {
         const Verdict& v = batch[i]->verdict;
         const std::size_t mine =
-            decide(*m.shadow_attack, std::span<const float>(scratch.out.data() + i * ks, ks));
+            decide(*m.shadow_attack, std::span<const float>(scratch.out.data() + i * ks, ks),
+                   opts.attack_threshold);
         const std::size_t live = v.attack_alert ? v.attack_class : 0;
         shadow->compared[1].fetch_add(1, std::memory_order_relaxed);
         if (m.shadow_attack->classes()[mine] == m.attack->classes()[live]) {
@@ -131,7 +134,7 @@ void scoreBatch(const ModelSet& m, const ScoringOptions& opts, std::span<ScoredR
   }
   if (m.anomaly) {
     run(*m.anomaly, scratch, n);
-    const double threshold = m.anomaly->thresholds()[0];
+    const double threshold = opts.anomaly_threshold.value_or(m.anomaly->thresholds()[0]);
     for (std::size_t i = 0; i < n; ++i) {
       Verdict& v = batch[i]->verdict;
       v.anomaly_scored = true;
@@ -167,7 +170,7 @@ void scoreBatch(const ModelSet& m, const ScoringOptions& opts, std::span<ScoredR
         Verdict& v = batch[scratch.row_of[j]]->verdict;
         v.reel_scored = true;
         v.reel_probability = scratch.out[j * k + reel];
-        v.is_reel = v.reel_probability >= m.reel->thresholds()[reel];
+        v.is_reel = v.reel_probability >= opts.reel_threshold.value_or(m.reel->thresholds()[reel]);
       }
       if (m.shadow_reel && shadow) {
         run(*m.shadow_reel, scratch, g);

@@ -137,6 +137,20 @@ class ReplayCli(unittest.TestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("no/such/dir/eve.json", proc.stderr)
 
+    def test_a_config_file_sets_what_the_command_line_does_not(self):
+        cfg = self.dir / "edgesense.yaml"
+        cfg.write_text("flows:\n  idle_timeout: 30\n  active_timeout: 0\n")
+        s = self.summary(self.sample, "-c", cfg)
+        self.assertEqual(s["flows"]["interim_snapshots"], 0)
+        self.assertGreater(s["flows"]["ended"]["idle_timeout"], self.summary(self.sample)["flows"]["ended"]["idle_timeout"])
+        # The command line wins over the file.
+        self.assertGreater(self.summary(self.sample, "-c", cfg, "--active-timeout", 30)["flows"]["interim_snapshots"], 0)
+        bad = self.dir / "bad.yaml"
+        bad.write_text("flows:\n  idle_timeut: 30\n")
+        proc = replay(self.sample, "-c", bad, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(f"{bad}:2:3: flows.idle_timeut: unknown key", proc.stderr)
+
     def test_truncated_file_keeps_its_flows_and_warns(self):
         s = self.summary(golden("truncated_file"))
         self.assertEqual(s["truncated_files"], 1)
