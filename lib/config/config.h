@@ -108,7 +108,6 @@ struct InferenceConfig {
   ReelGateConfig reel_gate;
   ThresholdsConfig thresholds;
   ShadowConfig shadow;
-  std::uint32_t early_verdict_packets{};  // 0: off
   friend bool operator==(const InferenceConfig&, const InferenceConfig&) = default;
 };
 

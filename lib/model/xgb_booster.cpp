@@ -183,12 +183,16 @@ Booster& Booster::operator=(Booster&& other) noexcept {
   return *this;
 }
 
-void Booster::inplace(const char* config, std::size_t width, const float* rows, std::size_t n_rows,
-                      std::size_t n_cols, float* out) const {
+void Booster::checkColumns(std::size_t n_cols) const {
   if (n_cols != num_features_) {
     throw std::invalid_argument("XGBoost model takes " + std::to_string(num_features_) +
                                 " columns, not " + std::to_string(n_cols));
   }
+}
+
+void Booster::inplace(const char* config, std::size_t width, const float* rows, std::size_t n_rows,
+                      std::size_t n_cols, float* out) const {
+  checkColumns(n_cols);
   if (n_rows == 0) return;
   const OneOmpThread one;
   const ArrayInterface ai(rows, n_rows, n_cols);
@@ -214,10 +218,7 @@ void Booster::margins(const float* rows, std::size_t n_rows, std::size_t n_cols,
 
 void Booster::contributions(const float* rows, std::size_t n_rows, std::size_t n_cols,
                             float* out) const {
-  if (n_cols != num_features_) {
-    throw std::invalid_argument("XGBoost model takes " + std::to_string(num_features_) +
-                                " columns, not " + std::to_string(n_cols));
-  }
+  checkColumns(n_cols);
   if (n_rows == 0) return;
   const OneOmpThread one;
   const DMatrix m(rows, n_rows, n_cols);

@@ -79,6 +79,7 @@ class Booster {
   void contributions(const float* rows, std::size_t n_rows, std::size_t n_cols, float* out) const;
 
  private:
+  void checkColumns(std::size_t n_cols) const;
   void inplace(const char* config, std::size_t width, const float* rows, std::size_t n_rows,
                std::size_t n_cols, float* out) const;
 

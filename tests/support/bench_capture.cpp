@@ -351,14 +351,7 @@ CaptureSummary writeBenchCapture(const std::filesystem::path& path, const BenchO
   mix.run(options.packets);
   writer.close();
 
-  CaptureSummary s;
-  s.packets = counter.packets();
-  s.flows = mix.flowsStarted();
-  s.wire_bytes = counter.wireBytes();
-  s.file_bytes = writer.bytesWritten();
-  s.first_ns = counter.firstNs();
-  s.last_ns = counter.lastNs();
-  return s;
+  return summarize(counter, writer, mix.flowsStarted());
 }
 
 }  // namespace edgesense::testsupport

@@ -89,12 +89,7 @@ LabelledSummary writeLabelledCapture(const std::filesystem::path& pcap_path,
   writer.close();
 
   LabelledSummary s;
-  s.capture.packets = counter.packets();
-  s.capture.flows = mix.flowsStarted();
-  s.capture.wire_bytes = counter.wireBytes();
-  s.capture.file_bytes = writer.bytesWritten();
-  s.capture.first_ns = counter.firstNs();
-  s.capture.last_ns = counter.lastNs();
+  s.capture = summarize(counter, writer, mix.flowsStarted());
   s.rows = world.rows(counter.firstNs(), counter.lastNs());
   writeLabels(labels_path, s.rows);
   return s;

@@ -304,6 +304,17 @@ class SampleBuilder {
 
 }  // namespace
 
+CaptureSummary summarize(const CountingSink& counter, const PcapWriter& writer, uint64_t flows) {
+  CaptureSummary s;
+  s.packets = counter.packets();
+  s.flows = flows;
+  s.wire_bytes = counter.wireBytes();
+  s.file_bytes = writer.bytesWritten();
+  s.first_ns = counter.firstNs();
+  s.last_ns = counter.lastNs();
+  return s;
+}
+
 CaptureSummary writeSampleCapture(const std::filesystem::path& path, const SampleOptions& options) {
   PcapWriterOptions writer_options;
   writer_options.snaplen = options.snaplen;
@@ -314,14 +325,7 @@ CaptureSummary writeSampleCapture(const std::filesystem::path& path, const Sampl
   mix.run();
   writer.close();
 
-  CaptureSummary s;
-  s.packets = counter.packets();
-  s.flows = mix.flowsStarted();
-  s.wire_bytes = counter.wireBytes();
-  s.file_bytes = writer.bytesWritten();
-  s.first_ns = counter.firstNs();
-  s.last_ns = counter.lastNs();
-  return s;
+  return summarize(counter, writer, mix.flowsStarted());
 }
 
 }  // namespace edgesense::testsupport

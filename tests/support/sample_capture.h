@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "flow_scripts.h"
 #include "packet_sink.h"
+#include "pcap_writer.h"
 
 namespace edgesense::testsupport {
 
@@ -27,6 +29,9 @@ struct CaptureSummary {
   int64_t first_ns = 0;
   int64_t last_ns = 0;
 };
+
+/// The summary of a capture written through `counter` into `writer`.
+CaptureSummary summarize(const CountingSink& counter, const PcapWriter& writer, uint64_t flows);
 
 CaptureSummary writeSampleCapture(const std::filesystem::path& path, const SampleOptions& options);
 

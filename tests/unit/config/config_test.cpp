@@ -68,9 +68,8 @@ TEST(ConfigDefaults, AreTheDocumentedValues) {
   EXPECT_EQ(c.inference.workers, 2u);
   EXPECT_EQ(c.inference.batch_size, 64u);
   EXPECT_DOUBLE_EQ(c.inference.max_wait, 0.05);
-  EXPECT_EQ(c.inference.queue_capacity, 65536u);
+  EXPECT_EQ(c.inference.queue_capacity, 16384u);
   EXPECT_EQ(c.inference.models_dir, "/var/lib/edgesense/models");
-  EXPECT_EQ(c.inference.early_verdict_packets, 8u);
   EXPECT_EQ(c.inference.reel_gate.protocols, (Lines{"tcp", "udp"}));
   EXPECT_EQ(c.inference.reel_gate.min_bytes, 20000u);
   EXPECT_EQ(c.inference.reel_gate.min_packets, 10u);
