@@ -684,7 +684,8 @@ std::vector<Key> makeTable() {
             .type = Type::kString,
             .def = "/var/lib/edgesense/models",
             .doc = "Directory of model bundles: reel/, attack/ and anomaly/ (each optional), "
-                   "shadow bundles in shadow/HEAD/. Reloaded on SIGHUP or when it changes.",
+                   "shadow bundles in shadow/HEAD/. Reloaded on SIGHUP, and when it changes with "
+                   "replay --watch-models.",
             .check = nonEmpty},
            EDGESENSE_FIELD(inference.models_dir)),
       section("inference.reel_gate",
