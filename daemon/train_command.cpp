@@ -143,30 +143,6 @@ std::string jsonOf(const std::function<void(output::JsonWriter&)>& body) {
   return out;
 }
 
-/// The rows of one part that a head trains on, in its classes.
-train::HeadRows headRows(const Run& run, const train::Split& split, Part part, model::Task task,
-                         std::vector<std::size_t>* picked = nullptr) {
-  train::HeadRows h;
-  h.cols = run.columns.size();
-  for (std::size_t i = 0; i < run.data.size(); ++i) {
-    if (split.part[i] != part) continue;
-    const Category c = run.data.category[i];
-    std::uint32_t y = 0;
-    if (task == model::Task::kReel) {
-      if (!train::passesReelGate(run.data.rows[i], run.data.proto[i])) continue;
-      y = static_cast<std::uint32_t>(labels::reelClassIndex(c));
-    } else {
-      y = static_cast<std::uint32_t>(labels::attackClassIndex(c));
-    }
-    for (const std::size_t col : run.columns) {
-      h.x.push_back(static_cast<float>(run.data.rows[i][col]));
-    }
-    h.y.push_back(y);
-    if (picked) picked->push_back(i);
-  }
-  return h;
-}
-
 /// Up to kSampleRows rows: one of each class first, the rest seeded.
 std::vector<FeatureVector> sampleRows(const Run& run, const std::vector<std::size_t>& rows,
                                       const std::vector<std::uint32_t>& y) {
@@ -255,9 +231,12 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
   const std::size_t k = classes.size();
 
   std::vector<std::size_t> train_idx, valid_idx, test_idx;
-  const train::HeadRows tr = headRows(run, run.split, Part::kTrain, task, &train_idx);
-  const train::HeadRows va = headRows(run, run.split, Part::kValidation, task, &valid_idx);
-  const train::HeadRows te = headRows(run, run.split, Part::kTest, task, &test_idx);
+  const train::HeadRows tr =
+      train::headRows(run.data, run.columns, run.split, Part::kTrain, task, &train_idx);
+  const train::HeadRows va =
+      train::headRows(run.data, run.columns, run.split, Part::kValidation, task, &valid_idx);
+  const train::HeadRows te =
+      train::headRows(run.data, run.columns, run.split, Part::kTest, task, &test_idx);
   std::vector<std::size_t> per_class(k, 0);
   for (const std::uint32_t y : tr.y) ++per_class[y];
   std::string counts;
@@ -321,9 +300,12 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
     fo.grid.num_rounds = {r.best.point.num_round};
     fo.progress = nullptr;
     for (std::size_t f = 0; f < run.folds.size(); ++f) {
-      const train::HeadRows ftr = headRows(run, run.folds[f], Part::kTrain, task);
-      const train::HeadRows fva = headRows(run, run.folds[f], Part::kValidation, task);
-      const train::HeadRows fte = headRows(run, run.folds[f], Part::kTest, task);
+      const train::HeadRows ftr =
+          train::headRows(run.data, run.columns, run.folds[f], Part::kTrain, task);
+      const train::HeadRows fva =
+          train::headRows(run.data, run.columns, run.folds[f], Part::kValidation, task);
+      const train::HeadRows fte =
+          train::headRows(run.data, run.columns, run.folds[f], Part::kTest, task);
       if (ftr.size() == 0 || fva.size() == 0 || fte.size() == 0) continue;
       const train::XgbHeadResult fr = trainXgbHead(ftr, fva, fte, fo);
       double fth = 0;

@@ -76,6 +76,27 @@ double logLoss(const std::vector<float>& probs, const std::vector<std::uint32_t>
 
 }  // namespace
 
+HeadRows headRows(const Dataset& d, const std::vector<std::size_t>& columns, const Split& split,
+                  Part part, model::Task task, std::vector<std::size_t>* picked) {
+  HeadRows h;
+  h.cols = columns.size();
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    if (split.part[i] != part) continue;
+    const labels::Category c = d.category[i];
+    std::uint32_t y = 0;
+    if (task == model::Task::kReel) {
+      if (!passesReelGate(d.rows[i], d.proto[i])) continue;
+      y = static_cast<std::uint32_t>(labels::reelClassIndex(c));
+    } else {
+      y = static_cast<std::uint32_t>(labels::attackClassIndex(c));
+    }
+    for (const std::size_t col : columns) h.x.push_back(static_cast<float>(d.rows[i][col]));
+    h.y.push_back(y);
+    if (picked) picked->push_back(i);
+  }
+  return h;
+}
+
 std::vector<double> classWeights(const std::vector<std::uint32_t>& y, std::size_t k, double cap) {
   std::vector<std::size_t> n(k, 0);
   for (const std::uint32_t c : y) ++n[c];

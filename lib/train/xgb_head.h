@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "model/bundle.h"
 #include "model/xgb_trainer.h"
 #include "train/grid.h"
+#include "train/split.h"
 
 namespace edgesense::train {
 
@@ -26,6 +28,13 @@ struct HeadRows {
   std::size_t cols = 0;
   std::size_t size() const noexcept { return y.size(); }
 };
+
+/// The rows of `part` that the reel or attack head learns from, as model
+/// columns (`columns`: schema indices) and head classes: every row for the
+/// attack head (labels::attackClassIndex), the reel gate's rows for the reel
+/// head (labels::reelClassIndex). `picked`, if given, gets their row indices.
+HeadRows headRows(const Dataset& d, const std::vector<std::size_t>& columns, const Split& split,
+                  Part part, model::Task task, std::vector<std::size_t>* picked = nullptr);
 
 struct XgbHeadOptions {
   std::size_t n_classes = 2;  // 2: binary:logistic; more: multi:softprob
