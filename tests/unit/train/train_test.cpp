@@ -241,6 +241,10 @@ TEST(Grid, FileCombinationsAndErrors) {
   EXPECT_EQ(points[3].params.at("max_depth"), 5);
   EXPECT_EQ(points[3].params.at("subsample"), 1);
   EXPECT_EQ(defaultGrid().points().size(), 4u);
+  // The sample grid file is the built-in grid written out.
+  const Grid sample = loadGrid(std::string(EDGESENSE_SOURCE_DIR) + "/config/train-grid.yaml");
+  EXPECT_EQ(sample.values, defaultGrid().values);
+  EXPECT_EQ(sample.num_rounds, defaultGrid().num_rounds);
 
   const auto error = [&](const std::string& text) {
     std::ofstream(f) << text;
@@ -599,6 +603,33 @@ TEST(TrainCli, AllHeadsIntoAModelsDirectoryWithALedger) {
   for (const auto& e : fs::directory_iterator(models)) {
     EXPECT_NE(e.path().filename().string().front(), '.') << e.path();
   }
+}
+
+TEST(TrainCli, BaselineFeatureSubsetAndCrossValidation) {
+  const Captured& c = captured();
+  TempDir tmp;
+  const fs::path grid = tmp.path() / "grid.yaml";
+  std::ofstream(grid) << "max_depth: [3]\neta: [0.5]\nnum_round: [15]\n";
+  // The naive baseline: bytes both ways, mean frame length, duration.
+  const fs::path models = tmp.path() / "baseline";
+  const CommandResult r = run(
+      tmp, "--pcap " + c.pcap.string() + " --labels " + c.labels.string() +
+               " --head all --features duration,fwd_bytes,bwd_bytes,len_mean --folds 3 --grid " +
+               grid.string() + " --early-stopping 5 --trees 20 --name baseline --out " +
+               models.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<std::size_t> cols = {at("duration"), at("fwd_bytes"), at("bwd_bytes"),
+                                         at("len_mean")};
+  for (const char* head : {"reel", "attack", "anomaly"}) {
+    const auto b = model::Bundle::load(models / head);
+    EXPECT_EQ(b->featureIndices(), cols) << head;
+    EXPECT_EQ(b->name(), std::string("baseline-") + head);
+    // Cross-validation: the mean and sd over the folds, and each fold.
+    const std::string training = b->trainingJson();
+    EXPECT_NE(training.find("\"cross_validation\":{"), std::string::npos) << head << training;
+    EXPECT_NE(training.find("\"sd\":"), std::string::npos) << head;
+  }
+  EXPECT_NE(r.err.find("fold 3/3"), std::string::npos) << r.err;
 }
 
 }  // namespace
