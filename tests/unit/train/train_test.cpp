@@ -374,8 +374,31 @@ TEST(CicFlowMeter, Cic2018SpellingAndErrors) {
       },
       DatasetError);
   EXPECT_EQ(cicCategory(" BENIGN "), Category::kBenign);
+  EXPECT_EQ(cicCategory("dos attacks-slowhttptest"), Category::kSlowdos);
   EXPECT_EQ(cicCategory("DDoS"), Category::kDos);
   EXPECT_EQ(cicCategory("Heartbleed"), std::nullopt);
+}
+
+TEST(CicFlowMeter, DocsTableIsTheMapping) {
+  const std::string doc = readText(std::string(EDGESENSE_SOURCE_DIR) + "/docs/training.md");
+  std::size_t rows = 0;
+  for (std::size_t pos = 0; (pos = doc.find("\n| `", pos)) != std::string::npos; ++pos) {
+    const std::size_t end = doc.find('\n', pos + 1);
+    const std::string line = doc.substr(pos + 1, end - pos - 1);
+    // A mapping row: its first cell is a schema feature.
+    const std::size_t close = line.find('`', 3);
+    const std::string first = line.substr(3, close - 3);
+    if (std::any_of(features::kSchema.begin(), features::kSchema.end(),
+                    [&](const features::FeatureDef& f) { return f.name == first; })) {
+      ++rows;
+    }
+  }
+  for (const CicColumn& c : kCicColumns) {
+    const std::string row =
+        std::string("| `") + c.feature + "` | `" + c.cic2017 + "` | `" + c.cic2018 + "` |";
+    EXPECT_NE(doc.find(row), std::string::npos) << row;
+  }
+  EXPECT_EQ(rows, kCicColumns.size());  // and no row the code does not have
 }
 
 // ---- from a labelled capture to a bundle ----
