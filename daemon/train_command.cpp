@@ -56,6 +56,13 @@ class TrainError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A head has not the rows to learn from (no reel flows in CICFlowMeter data,
+/// one class only); --head all goes on with the other heads.
+class NotEnoughData : public TrainError {
+ public:
+  using TrainError::TrainError;
+};
+
 /// Sample rows in a bundle.
 constexpr std::size_t kSampleRows = 16;
 
@@ -244,11 +251,13 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
   say("{} head: {} train, {} validation, {} test rows{}; train classes:{}", head, tr.size(),
       va.size(), te.size(), reel ? " (the reel gate's flows)" : "", counts);
   if (std::count_if(per_class.begin(), per_class.end(), [](std::size_t n) { return n > 0; }) < 2) {
-    throw TrainError(fmt::format(
+    throw NotEnoughData(fmt::format(
         "the {} head needs training rows of at least two classes ({}); the inputs have:{}", head,
         fmt::join(classes, ", "), counts));
   }
-  if (va.size() == 0) throw TrainError(fmt::format("the {} head has no validation rows", head));
+  if (va.size() == 0) {
+    throw NotEnoughData(fmt::format("the {} head has no validation rows", head));
+  }
 
   train::XgbHeadOptions xo;
   xo.n_classes = k;
@@ -478,7 +487,7 @@ HeadOutcome trainAnomaly(const Run& run) {
     if (p == Part::kTest) (benign ? test_benign : test_attack).push_back(i);
   }
   if (train_rows_idx.size() < 2 || calibration.empty()) {
-    throw TrainError(fmt::format(
+    throw NotEnoughData(fmt::format(
         "{} benign training row(s) and {} benign validation row(s): the anomaly head needs "
         "benign flows to train on and others to set its threshold",
         train_rows_idx.size(), calibration.size()));
@@ -826,14 +835,27 @@ int trainAll(const TrainOptions& opts) {
       run.split.flows[1], run.split.flows[2]);
 
   std::vector<HeadOutcome> done;
-  if (opts.head == "reel" || opts.head == "all") done.push_back(trainXgb(run, model::Task::kReel));
-  if (opts.head == "attack" || opts.head == "all") {
-    done.push_back(trainXgb(run, model::Task::kAttack));
-  }
-  if (opts.head == "anomaly" || opts.head == "all") done.push_back(trainAnomaly(run));
+  std::size_t skipped = 0;
+  // With --head all, a head the data cannot train is skipped, said and
+  // counted; the others still get their bundles.
+  const auto attempt = [&](const std::string& head, const auto& train_head) {
+    if (opts.head != head && opts.head != "all") return;
+    try {
+      done.push_back(train_head());
+    } catch (const NotEnoughData& e) {
+      if (opts.head != "all") throw;
+      say("skipping the {} head: {}", head, e.what());
+      ++skipped;
+    }
+  };
+  attempt("reel", [&] { return trainXgb(run, model::Task::kReel); });
+  attempt("attack", [&] { return trainXgb(run, model::Task::kAttack); });
+  attempt("anomaly", [&] { return trainAnomaly(run); });
+  if (done.empty()) throw TrainError("no head could be trained from these inputs");
   const double total = secondsSince(t_start);
   appendLedger(run, done, total);
-  say("done in {:.2f} s", total);
+  say("done in {:.2f} s{}", total,
+      skipped ? fmt::format(" ({} head(s) skipped)", skipped) : std::string());
   return 0;
 }
 

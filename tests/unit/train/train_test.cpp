@@ -655,5 +655,47 @@ TEST(TrainCli, BaselineFeatureSubsetAndCrossValidation) {
   EXPECT_NE(r.err.find("fold 3/3"), std::string::npos) << r.err;
 }
 
+TEST(TrainCli, CicFlowMeterInputTrainsAttackAndAnomalyAndSkipsReel) {
+  TempDir tmp;
+  const fs::path csv = tmp.path() / "cic.csv";
+  std::string text =
+      "Dst Port,Protocol,Flow Duration,Tot Fwd Pkts,Tot Bwd Pkts,TotLen Fwd Pkts,"
+      "TotLen Bwd Pkts,Flow Pkts/s,Flow IAT Mean,Init Fwd Win Byts,Label\n";
+  SeededRng rng(2);
+  const char* labels[] = {"Benign",           "Benign",         "Benign",
+                          "DoS attacks-Hulk", "FTP-BruteForce", "Bot"};
+  for (std::size_t i = 0; i < 600; ++i) {
+    const std::size_t l = i % 6;
+    const auto r = [&](std::uint64_t n) { return std::to_string(rng.below(n) + 1); };
+    // Attacks: short, one-sided; benign: longer, two-way.
+    const bool attack = l >= 3;
+    text += "80,6," + (attack ? r(1000) : r(5000000)) + "," + (attack ? r(3) : r(40)) + "," +
+            (attack ? "0" : r(40)) + "," + r(2000) + "," + r(50000) + "," + r(100) + "," +
+            r(10000) + "," + (l == 4 ? "26883" : r(65535)) + "," + labels[l] + "\n";
+  }
+  std::ofstream(csv) << text;
+  const fs::path grid = tmp.path() / "grid.yaml";
+  std::ofstream(grid) << "max_depth: [3]\neta: [0.5]\nnum_round: [20]\n";
+  const fs::path models = tmp.path() / "models";
+  const CommandResult r =
+      run(tmp, "--cicflowmeter " + csv.string() + " --head all --grid " + grid.string() +
+                   " --early-stopping 3 --trees 20 --out " + models.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("skipping the reel head"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipped 100 row(s) labelled \"Bot\""), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(models / "reel"));
+  const auto attack = model::Bundle::load(models / "attack");
+  EXPECT_NE(attack->trainingJson().find("\"kind\":\"cicflowmeter\""), std::string::npos);
+  EXPECT_NE(attack->trainingJson().find("\"Bot\":100"), std::string::npos);
+  (void)model::Bundle::load(models / "anomaly");
+  // Asked for alone, the reel head's lack of data is an error.
+  const CommandResult reel = run(tmp, "--cicflowmeter " + csv.string() + " --head reel --out " +
+                                          (tmp.path() / "reel").string());
+  EXPECT_EQ(reel.status, 1);
+  EXPECT_NE(reel.err.find("the reel head needs training rows of at least two classes"),
+            std::string::npos)
+      << reel.err;
+}
+
 }  // namespace
 }  // namespace edgesense::train
