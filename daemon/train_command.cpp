@@ -790,7 +790,13 @@ int trainAll(const TrainOptions& opts) {
   pipeline::RxConfig rx_cfg;
   if (!opts.config.empty()) {
     const config::LoadResult loaded = config::load(opts.config);
-    if (!loaded.ok()) throw TrainError(config::format(loaded.problems.front()));
+    if (!loaded.ok()) {
+      std::string all;
+      for (const config::Problem& p : loaded.problems) {
+        all += (all.empty() ? "" : "\n") + config::format(p);
+      }
+      throw TrainError(all);
+    }
     rx_cfg.flows = loaded.config.toFlowConfig();
     rx_cfg.features = loaded.config.toFeatureParams();
     rx_cfg.hosts = loaded.config.toHostTableConfig();
@@ -799,7 +805,10 @@ int trainAll(const TrainOptions& opts) {
   auto t0 = Clock::now();
   for (std::size_t i = 0; i < opts.pcaps.size(); ++i) {
     say("reading {} with {}", opts.pcaps[i], opts.labels[i]);
+    const auto t_file = Clock::now();
     train::addCapture(run.data, opts.pcaps[i], opts.labels[i], rx_cfg);
+    say("  {} rows ({} flows) in {:.2f} s", run.data.sources.back().rows,
+        run.data.sources.back().flows, secondsSince(t_file));
   }
   for (const std::string& f : opts.csvs) {
     say("reading {}", f);
