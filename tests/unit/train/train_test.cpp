@@ -614,7 +614,19 @@ TEST(TrainCli, AllHeadsIntoAModelsDirectoryWithALedger) {
   const auto anomaly = model::Bundle::load(models / "anomaly");
   EXPECT_EQ(reel->classes(), (std::vector<std::string>{"non_reel", "reel"}));
   EXPECT_EQ(attack->classes().size(), 5u);
-  EXPECT_NE(attack->mitre("scan"), nullptr);
+  // The MITRE entries of the shipped attack bundle, class by class.
+  const auto shipped = model::Bundle::load(std::string(EDGESENSE_SOURCE_DIR) + "/models/attack");
+  EXPECT_EQ(attack->classes(), shipped->classes());
+  for (const std::string& cls : shipped->classes()) {
+    const model::MitreEntry* ours = attack->mitre(cls);
+    const model::MitreEntry* theirs = shipped->mitre(cls);
+    ASSERT_EQ(ours == nullptr, theirs == nullptr) << cls;
+    if (!ours) continue;
+    EXPECT_EQ(ours->tactic_id, theirs->tactic_id) << cls;
+    EXPECT_EQ(ours->technique_id, theirs->technique_id) << cls;
+    EXPECT_EQ(ours->tactic, theirs->tactic) << cls;
+    EXPECT_EQ(ours->technique, theirs->technique) << cls;
+  }
   EXPECT_EQ(anomaly->version(), "7");
   const std::string ledger = readText(models / "runs.jsonl");
   EXPECT_EQ(std::count(ledger.begin(), ledger.end(), '\n'), 1);
