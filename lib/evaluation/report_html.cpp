@@ -19,12 +19,15 @@ namespace {
 
 std::string format(const char* f, ...) __attribute__((format(printf, 1, 2)));
 std::string format(const char* f, ...) {
-  char buf[512];
-  va_list ap;
+  va_list ap, again;
   va_start(ap, f);
-  std::vsnprintf(buf, sizeof buf, f, ap);
+  va_copy(again, ap);
+  const int n = std::vsnprintf(nullptr, 0, f, ap);
   va_end(ap);
-  return buf;
+  std::string out(static_cast<std::size_t>(std::max(n, 0)), '\0');
+  std::vsnprintf(out.data(), out.size() + 1, f, again);
+  va_end(again);
+  return out;
 }
 
 std::string esc(const std::string& s) {
@@ -268,7 +271,13 @@ std::string histogramChart(const AnomalyMetrics& a, double threshold_hint) {
     if (na)
       ymax = std::max(ymax, static_cast<double>(a.attack_histogram[b]) / static_cast<double>(na));
   }
-  ymax = std::ceil(ymax * 10) / 10;
+  // A round top, so the five grid steps read as round percentages.
+  for (double step : {0.01, 0.02, 0.05, 0.1, 0.2}) {
+    if (ymax <= 5 * step) {
+      ymax = 5 * step;
+      break;
+    }
+  }
   std::string s = svgOpen(f, "anomaly score histograms");
   for (int i = 0; i <= 5; ++i) {
     const double v = i / 5.0;
@@ -567,7 +576,7 @@ std::string reportHtml(const Report& r) {
   h += "</div>";
 
   // Attack head.
-  h += "<section><h2>Attack head</h2><p class=\"lead\">A flow's predicted class is that of its "
+  h += "<section id=\"attack\"><h2>Attack head</h2><p class=\"lead\">A flow's predicted class is that of its "
        "first snapshot that raised an alert, else benign; its true class is its label, with reels "
        "counted as benign.</p><div class=\"row\"><div>" +
        perClassTable(r.attack) +
@@ -588,7 +597,7 @@ std::string reportHtml(const Report& r) {
                         b.reel ? b.reel->prf.f1 : std::nan("")});
     }
     colors.resize(systems.size(), "#10b981");
-    h += "<section><h2>Against the baselines</h2><p class=\"lead\">The same flows, the same "
+    h += "<section id=\"baselines\"><h2>Against the baselines</h2><p class=\"lead\">The same flows, the same "
          "labels, scored by simpler detectors, so the worth of the full feature set is measured "
          "rather than claimed.</p><dl>";
     for (const BaselineResult& b : r.baselines)
@@ -618,7 +627,7 @@ std::string reportHtml(const Report& r) {
       pr.push_back({format("%s (AP %s)", b.title.c_str(), fixed(b.reel->average_precision).c_str()),
                     "#f59e0b", prPoints(b.reel->curve), true});
     }
-    h += "<section><h2>Reel head</h2><p class=\"lead\">" +
+    h += "<section id=\"reel\"><h2>Reel head</h2><p class=\"lead\">" +
          format(
              "Precision %s, recall %s, F1 %s over %s reel flows; %s flows passed the reel gate. "
              "A flow the gate never let through counts as predicted non-reel with probability "
@@ -636,7 +645,7 @@ std::string reportHtml(const Report& r) {
 
   // Anomaly head.
   if (r.anomaly) {
-    h += "<section><h2>Anomaly head</h2><p class=\"lead\">" +
+    h += "<section id=\"anomaly\"><h2>Anomaly head</h2><p class=\"lead\">" +
          format(
              "A flow's score is the highest over its snapshots; attack flows are the positives. "
              "Over the alert threshold: %s benign and reel flows, %s attack flows.",
@@ -654,7 +663,7 @@ std::string reportHtml(const Report& r) {
 
   // Explanations.
   if (!r.attack_shap.features.empty() || !r.reel_shap.features.empty()) {
-    h += "<section><h2>What the models look at</h2><p class=\"lead\">Mean absolute SHAP "
+    h += "<section id=\"shap\"><h2>What the models look at</h2><p class=\"lead\">Mean absolute SHAP "
          "contribution (XGBoost's TreeSHAP, in log-odds) of each feature, over a sample of up to "
          "200 final flow snapshots per label category, so rare attacks weigh as much as common "
          "traffic. Longer bars move the model's output more.</p><div class=\"row\">";
@@ -685,13 +694,13 @@ std::string reportHtml(const Report& r) {
       bars.push_back({label, static_cast<double>(t.flows), classColor(t.class_name, i),
                       thousands(static_cast<double>(t.flows)) + " " + t.class_name});
     }
-    h += "<section><h2>Alerts per MITRE ATT&amp;CK technique</h2><p class=\"lead\">Flows the "
+    h += "<section id=\"mitre\"><h2>Alerts per MITRE ATT&amp;CK technique</h2><p class=\"lead\">Flows the "
          "attack head flagged, by the technique of the class it gave them, and flows the anomaly "
          "head flagged. The sensor aggregates these into far fewer alert records.</p>" +
          hbarChart("alerting flows per technique", bars, "alerting flows", 760) + "</section>";
   }
 
-  h += "<section><h2>Definitions</h2><dl>"
+  h += "<section id=\"definitions\"><h2>Definitions</h2><dl>"
        "<dt>unit</dt><dd>the flow: its interim snapshots and final record together</dd>"
        "<dt>macro-F1</dt><dd>mean F1 over the attack classes that occur as truth or "
        "prediction; benign excluded</dd>"
