@@ -141,6 +141,12 @@ int evaluate(const EvalOptions& opts) {
   }
   for (const std::string& p : opts.pcaps) {
     if (!fs::is_regular_file(p)) throw EvalError(p + ": no such capture file");
+    // Every capture is checked before the first replay, so a bad one fails at once.
+    try {
+      capture::openFiles({p});
+    } catch (const std::exception& e) {
+      throw EvalError(e.what());
+    }
   }
 
   config::Config file_cfg;

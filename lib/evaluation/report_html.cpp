@@ -576,7 +576,8 @@ std::string reportHtml(const Report& r) {
   h += "</div>";
 
   // Attack head.
-  h += "<section id=\"attack\"><h2>Attack head</h2><p class=\"lead\">A flow's predicted class is that of its "
+  h += "<section id=\"attack\"><h2>Attack head</h2><p class=\"lead\">A flow's predicted class is "
+       "that of its "
        "first snapshot that raised an alert, else benign; its true class is its label, with reels "
        "counted as benign.</p><div class=\"row\"><div>" +
        perClassTable(r.attack) +
@@ -597,7 +598,8 @@ std::string reportHtml(const Report& r) {
                         b.reel ? b.reel->prf.f1 : std::nan("")});
     }
     colors.resize(systems.size(), "#10b981");
-    h += "<section id=\"baselines\"><h2>Against the baselines</h2><p class=\"lead\">The same flows, the same "
+    h += "<section id=\"baselines\"><h2>Against the baselines</h2><p class=\"lead\">The same "
+         "flows, the same "
          "labels, scored by simpler detectors, so the worth of the full feature set is measured "
          "rather than claimed.</p><dl>";
     for (const BaselineResult& b : r.baselines)
@@ -663,10 +665,11 @@ std::string reportHtml(const Report& r) {
 
   // Explanations.
   if (!r.attack_shap.features.empty() || !r.reel_shap.features.empty()) {
-    h += "<section id=\"shap\"><h2>What the models look at</h2><p class=\"lead\">Mean absolute SHAP "
-         "contribution (XGBoost's TreeSHAP, in log-odds) of each feature, over a sample of up to "
-         "200 final flow snapshots per label category, so rare attacks weigh as much as common "
-         "traffic. Longer bars move the model's output more.</p><div class=\"row\">";
+    h +=
+        "<section id=\"shap\"><h2>What the models look at</h2><p class=\"lead\">Mean absolute SHAP "
+        "contribution (XGBoost's TreeSHAP, in log-odds) of each feature, over a sample of up to "
+        "200 final flow snapshots per label category, so rare attacks weigh as much as common "
+        "traffic. Longer bars move the model's output more.</p><div class=\"row\">";
     if (!r.attack_shap.features.empty()) {
       h += format(
                "<figure><figcaption>Attack head <span>(%zu flows; top 15 features)</span>"
@@ -694,7 +697,8 @@ std::string reportHtml(const Report& r) {
       bars.push_back({label, static_cast<double>(t.flows), classColor(t.class_name, i),
                       thousands(static_cast<double>(t.flows)) + " " + t.class_name});
     }
-    h += "<section id=\"mitre\"><h2>Alerts per MITRE ATT&amp;CK technique</h2><p class=\"lead\">Flows the "
+    h += "<section id=\"mitre\"><h2>Alerts per MITRE ATT&amp;CK technique</h2><p "
+         "class=\"lead\">Flows the "
          "attack head flagged, by the technique of the class it gave them, and flows the anomaly "
          "head flagged. The sensor aggregates these into far fewer alert records.</p>" +
          hbarChart("alerting flows per technique", bars, "alerting flows", 760) + "</section>";
