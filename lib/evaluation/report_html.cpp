@@ -360,9 +360,9 @@ std::string hbarChart(const std::string& label, const std::vector<Bar>& bars,
 /// Stacked horizontal bars of mean |SHAP| per feature, one colour per class.
 std::string shapChart(const ShapSummary& shap, std::size_t top_n) {
   const std::size_t n = std::min(top_n, shap.features.size());
-  const double row = 26, left = 200, right = 70, top = 10;
+  const double row = 26, left = 170, right = 56, top = 10;
   const double legend_h = 24;
-  const Frame f{620, top + row * static_cast<double>(n) + 48 + legend_h, left, right, top, 48};
+  const Frame f{536, top + row * static_cast<double>(n) + 48 + legend_h, left, right, top, 48};
   double vmax = 0;
   for (std::size_t i = 0; i < n; ++i) {
     double sum = 0;
@@ -391,7 +391,9 @@ std::string shapChart(const ShapSummary& shap, std::size_t top_n) {
   const double axis_y = top + row * static_cast<double>(n);
   s += format("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#94a3b8\"/>", left,
               top, left, axis_y);
-  s += text(left + f.plotW() / 2, axis_y + 20, "mean |SHAP value| (log-odds), summed over classes",
+  s += text(left + f.plotW() / 2, axis_y + 20,
+            shap.series.size() > 1 ? "mean |SHAP value| (log-odds), stacked by class"
+                                   : "mean |SHAP value| (log-odds)",
             "middle", "class=\"axis\"");
   double lx = left;
   for (std::size_t k = 0; k < shap.series.size(); ++k) {
@@ -498,12 +500,12 @@ constexpr const char* kStyle = R"(
 :root{--ink:#1e293b;--muted:#64748b;--line:#e2e8f0;--bg:#f8fafc;--accent:#1d4ed8}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.5 "DejaVu Sans","Liberation Sans",Helvetica,Arial,sans-serif}
-header{background:linear-gradient(120deg,#0f172a,#1e3a8a);color:#f8fafc;padding:28px 40px 24px}
+header{background:linear-gradient(120deg,#0f172a,#1e3a8a);color:#f8fafc;padding:28px 32px 24px}
 header h1{margin:0;font-size:26px;font-weight:600;letter-spacing:.2px}
 header .sub{color:#cbd5e1;margin-top:4px;font-size:14px}
 header .models{margin-top:10px;font-size:13px;color:#bfdbfe}
 header code{background:rgba(255,255,255,.12);padding:1px 6px;border-radius:4px;color:#fff}
-main{max-width:1220px;margin:0 auto;padding:24px 40px 48px}
+main{max-width:1240px;margin:0 auto;padding:24px 32px 48px}
 .cards{display:flex;flex-wrap:wrap;gap:14px;margin:-8px 0 22px}
 .card{flex:1 1 140px;background:#fff;border:1px solid var(--line);border-radius:10px;padding:12px 16px;box-shadow:0 1px 2px rgba(15,23,42,.05)}
 .card .v{font-size:24px;font-weight:600;color:var(--accent)}
@@ -526,13 +528,13 @@ svg .small{font-size:10.5px}
 svg .note{font-size:11px;fill:#94a3b8}
 svg .cell{font-size:13px;font-weight:600}
 svg .share{font-size:10.5px}
-table.metrics{border-collapse:collapse;font-size:14px;min-width:460px}
-table.metrics th{text-align:right;font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.4px;padding:6px 10px;border-bottom:2px solid var(--line)}
-table.metrics td{text-align:right;padding:6px 10px;border-bottom:1px solid var(--line);font-variant-numeric:tabular-nums}
+table.metrics{border-collapse:collapse;font-size:14px}
+table.metrics th{text-align:right;font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.4px;padding:6px 8px;border-bottom:2px solid var(--line)}
+table.metrics td{text-align:right;padding:6px 8px;border-bottom:1px solid var(--line);font-variant-numeric:tabular-nums}
 table.metrics th:first-child,table.metrics td:first-child{text-align:left}
 table.metrics tfoot td{border-bottom:none;color:var(--ink)}
-.barcol{width:130px}
-.bar{background:#f1f5f9;border-radius:3px;height:10px;width:120px}
+.barcol{width:96px}
+.bar{background:#f1f5f9;border-radius:3px;height:10px;width:88px}
 .bar div{height:10px;border-radius:3px}
 .dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:8px;vertical-align:0}
 dl{display:grid;grid-template-columns:200px 1fr;gap:6px 18px;font-size:13.5px;margin:0}
@@ -583,7 +585,7 @@ std::string reportHtml(const Report& r) {
        perClassTable(r.attack) +
        "</div><figure><figcaption>Confusion matrix <span>(rows: true class, columns: "
        "predicted)</span></figcaption>" +
-       confusionChart(r.attack, "attack confusion matrix", 78) + "</figure></div></section>";
+       confusionChart(r.attack, "attack confusion matrix", 70) + "</figure></div></section>";
 
   // Baselines.
   if (!r.baselines.empty()) {
@@ -607,11 +609,11 @@ std::string reportHtml(const Report& r) {
     h += "</dl><div class=\"row\" style=\"margin-top:16px\"><figure><figcaption>Macro-F1, benign "
          "false-positive rate and reel F1</figcaption>" +
          comparisonChart({"attack macro-F1", "benign FPR", "reel F1"}, systems, values, colors) +
-         "</figure></div><div class=\"row\" style=\"margin-top:12px\">";
+         "</figure>";
     for (const BaselineResult& b : r.baselines) {
       if (!b.attack) continue;
       h += "<figure><figcaption>" + esc(b.title) + " <span>(confusion)</span></figcaption>" +
-           confusionChart(*b.attack, b.title + " confusion matrix", 54) + "</figure>";
+           confusionChart(*b.attack, b.title + " confusion matrix", 60) + "</figure>";
     }
     h += "</div></section>";
   }
