@@ -203,6 +203,19 @@ class Eval(unittest.TestCase):
         rate = b["rate_thresholds"]["attack"]["confusion"]
         self.assertEqual(sum(rate[t]["bruteforce"] + rate[t]["slowdos"] for t in rate), 0)
 
+    def test_same_figures_with_one_worker(self):
+        # The pool restores submission order, so the figures do not depend on
+        # the number of workers; only the timing does.
+        out = WORK / "report-w1"
+        evaluate("--pcap", self.pcap, "--labels", self.labels, "--models", OPTS.models,
+                 "--baseline-models", self.naive, "--report", out, "--workers", 1)
+        one = json.loads((out / "metrics.json").read_text())
+        for m in (one, dict(self.metrics)):
+            for k in ("packets_per_second", "wall_seconds"):
+                m.pop(k)
+        self.assertEqual(one, {k: v for k, v in self.metrics.items()
+                               if k not in ("packets_per_second", "wall_seconds")})
+
     def test_text_summary(self):
         out = self.proc.stdout
         self.assertIn("precision", out)
