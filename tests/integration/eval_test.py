@@ -216,6 +216,21 @@ class Eval(unittest.TestCase):
         self.assertEqual(one, {k: v for k, v in self.metrics.items()
                                if k not in ("packets_per_second", "wall_seconds")})
 
+    def test_pairs_add_up(self):
+        # Two pairs (here the same capture twice): every count doubles, every
+        # ratio stays.
+        out = WORK / "report-twice"
+        evaluate("--pcap", self.pcap, "--labels", self.labels, "--pcap", self.pcap, "--labels",
+                 self.labels, "--models", OPTS.models, "--report", out)
+        two = json.loads((out / "metrics.json").read_text())
+        self.assertEqual(two["flows"], 2 * self.metrics["flows"])
+        self.assertEqual(two["packets"], 2 * self.metrics["packets"])
+        for name, c in self.metrics["attack"]["per_class"].items():
+            self.assertEqual(two["attack"]["per_class"][name]["support"], 2 * c["support"])
+            self.assertAlmostEqual(two["attack"]["per_class"][name]["f1"], c["f1"], places=12)
+        self.assertAlmostEqual(two["reel"]["roc_auc"], self.metrics["reel"]["roc_auc"], places=12)
+        self.assertEqual(two["captures"], [str(self.pcap)] * 2)
+
     def test_text_summary(self):
         out = self.proc.stdout
         self.assertIn("precision", out)
