@@ -55,17 +55,28 @@ struct CheckConfigOptions {
 void addCheckConfigCommand(CLI::App& app, CheckConfigOptions& opts);
 int runCheckConfig(const CheckConfigOptions& opts);
 
-/// `edgesense train`: named as a later `--pcap FILE --labels FILE` input and
-/// the reel and attack heads will name them.
+/// `edgesense train`: labelled inputs -> reel, attack and anomaly bundles.
 struct TrainOptions {
-  std::string csv;                        // labelled flow CSV (replay --csv + a label column)
+  std::vector<std::string> pcaps;         // --pcap, paired in order with --labels
+  std::vector<std::string> labels;        // labels files
+  std::vector<std::string> csvs;          // labelled flow CSVs (replay --csv + a label column)
+  std::vector<std::string> cicflowmeter;  // CIC-IDS2017 / CSE-CIC-IDS2018 CSVs
   std::string label_column = "category";  // what label_flows.py adds
-  std::string head;                       // "anomaly"
-  std::string out;                        // bundle directory
-  std::string name;                       // empty: the head
-  std::string version;                    // empty: the UTC time of training
-  std::string features;                   // comma-separated model columns; empty: all
-  std::string scores;                     // CSV of every row's score; empty: none
+  std::string head;                       // reel, attack, anomaly or all
+  bool split_by_file = false;
+  std::size_t folds = 0;  // k-fold cross-validation; 0: none
+  std::string grid;       // YAML hyperparameter grid; empty: the built-in one
+  std::size_t early_stopping = 20;
+  int threads = 2;
+  double benign_fpr = 0.005;  // attack threshold target on validation
+  double min_attack_threshold = 0.5;
+  double max_class_weight = 50;
+  std::string config;    // flows/features sections for --pcap inputs
+  std::string out;       // bundle directory
+  std::string name;      // empty: the head
+  std::string version;   // empty: the UTC time of training
+  std::string features;  // comma-separated model columns; empty: all
+  std::string scores;    // CSV of every row's score; empty: none
   std::uint64_t seed = 1;
   std::size_t trees = 100;
   std::size_t sample_size = 256;

@@ -1,11 +1,15 @@
-// `edgesense train`: a model bundle from labelled flows, offline. For now the
-// anomaly head from a flow CSV (what `replay --csv` writes, plus a label
-// column): an isolation forest on benign flows, its alert threshold set on
-// held-out benign flows for a target false-positive rate.
+// `edgesense train`: model bundles from labelled inputs, offline. Assembles a
+// dataset (labelled captures through the real capture pipeline, replay's flow
+// CSVs, CICFlowMeter CSVs), splits it by flow, trains the reel and attack
+// heads (XGBoost over a grid, early stopping, class weights) and the anomaly
+// head (an isolation forest on benign flows), calibrates their thresholds on
+// the validation part, measures them on the test part, and writes each
+// bundle atomically with a line in runs.jsonl beside it.
 
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -18,23 +22,32 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "commands.h"
+#include "config/config.h"
 #include "features/schema.h"
+#include "labels/labels.h"
 #include "model/bundle_writer.h"
 #include "model/isolation_forest.h"
-#include "output/csv.h"
 #include "output/json_writer.h"
+#include "train/dataset.h"
+#include "train/grid.h"
+#include "train/metrics.h"
+#include "train/split.h"
+#include "train/xgb_head.h"
 
 namespace edgesense::daemon {
 namespace {
 
 namespace fs = std::filesystem;
 using features::FeatureVector;
+using labels::Category;
+using train::Part;
 using Clock = std::chrono::steady_clock;
 
 /// Bad input or a failed step: one message, exit status 1.
@@ -43,14 +56,8 @@ class TrainError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Share of the benign flows the forest trains on; the rest calibrates the
-/// threshold.
-constexpr double kTrainShare = 0.7;
-/// Sample rows in the bundle, half benign and half attack where there are.
+/// Sample rows in a bundle.
 constexpr std::size_t kSampleRows = 16;
-/// Labels that count as benign for the anomaly head: reels are ordinary
-/// traffic, just heavy.
-constexpr std::string_view kBenignLabels[] = {"benign", "reel"};
 
 template <class... Args>
 void say(fmt::format_string<Args...> f, Args&&... args) {
@@ -59,292 +66,6 @@ void say(fmt::format_string<Args...> f, Args&&... args) {
 
 double secondsSince(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-/// splitmix64: a small seeded generator for the split and the sample rows,
-/// the same on every machine (no std:: distributions).
-class SeededRng {
- public:
-  explicit SeededRng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [0, n), n > 0, without modulo bias.
-  std::uint64_t below(std::uint64_t n) {
-    const std::uint64_t threshold = (0 - n) % n;
-    for (;;) {
-      const std::uint64_t r = next();
-      if (r >= threshold) return r % n;
-    }
-  }
-  template <class T>
-  void shuffle(std::vector<T>& v) {
-    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
-  }
-
- private:
-  std::uint64_t state_;
-};
-
-// ---- the labelled flow CSV ----
-
-/// The CSV's rows, in file order.
-struct LabelledFlows {
-  std::vector<FeatureVector> rows;
-  std::vector<std::uint64_t> flow_ids;
-  std::vector<std::size_t> lines;        // line in the file, for messages and --scores
-  std::vector<std::uint32_t> labels;     // index into label_names
-  std::vector<std::string> label_names;  // in order of first appearance
-  std::vector<bool> benign_label;        // per label_names entry
-};
-
-/// Splits one CSV line into fields; quoted fields ("a,b", "say ""hi""") are
-/// unquoted. False on a stray or unterminated quote.
-bool splitCsv(std::string_view line, std::vector<std::string>& out) {
-  out.clear();
-  std::size_t i = 0;
-  for (;;) {
-    std::string& f = out.emplace_back();
-    if (i < line.size() && line[i] == '"') {
-      for (++i;; ++i) {
-        if (i >= line.size()) return false;
-        if (line[i] == '"') {
-          if (i + 1 < line.size() && line[i + 1] == '"') {
-            f += '"';
-            ++i;
-          } else {
-            ++i;
-            break;
-          }
-        } else {
-          f += line[i];
-        }
-      }
-      if (i < line.size() && line[i] != ',') return false;
-    } else {
-      const std::size_t end = std::min(line.find(',', i), line.size());
-      f.assign(line.substr(i, end - i));
-      if (f.find('"') != std::string::npos) return false;
-      i = end;
-    }
-    if (i >= line.size()) return true;
-    ++i;  // the comma
-  }
-}
-
-/// The columns `edgesense replay --csv` writes: keys, then the schema.
-std::vector<std::string> expectedColumns() {
-  std::vector<std::string> cols(std::begin(output::kCsvKeyColumns),
-                                std::end(output::kCsvKeyColumns));
-  for (const features::FeatureDef& d : features::kSchema) cols.emplace_back(d.name);
-  return cols;
-}
-
-LabelledFlows readLabelledCsv(const std::string& file, const std::string& label_column) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw TrainError(fmt::format("cannot open {}: {}", file, std::strerror(errno)));
-  const auto where = [&](std::size_t line) { return fmt::format("{}:{}", file, line); };
-
-  std::string line;
-  std::vector<std::string> fields;
-  if (!std::getline(in, line)) throw TrainError(file + ": empty file (no header)");
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (!splitCsv(line, fields)) throw TrainError(where(1) + ": malformed header (quotes)");
-
-  // The header: replay's columns with the label column somewhere among them.
-  const std::vector<std::string> expected = expectedColumns();
-  if (std::find(expected.begin(), expected.end(), label_column) != expected.end()) {
-    throw TrainError(
-        fmt::format("--label-column {} names a flow column, not a label column", label_column));
-  }
-  const auto label_it = std::find(fields.begin(), fields.end(), label_column);
-  if (label_it == fields.end()) {
-    throw TrainError(fmt::format(
-        "{}: no column \"{}\" (--label-column): the CSV needs a label per row (benign, reel, "
-        "scan, ...), e.g. from scripts/bundle_tools/label_flows.py",
-        where(1), label_column));
-  }
-  if (std::find(label_it + 1, fields.end(), label_column) != fields.end()) {
-    throw TrainError(fmt::format("{}: column \"{}\" appears twice", where(1), label_column));
-  }
-  const auto label_at = static_cast<std::size_t>(label_it - fields.begin());
-  const std::size_t n_fields = fields.size();
-  std::vector<std::string> rest = fields;
-  rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(label_at));
-  if (rest != expected) {
-    std::string why;
-    const std::size_t n = std::min(rest.size(), expected.size());
-    std::size_t i = 0;
-    while (i < n && rest[i] == expected[i]) ++i;
-    if (i < n) {
-      why = fmt::format("column {} is \"{}\" where this edgesense has \"{}\"",
-                        i + (i >= label_at ? 2 : 1), rest[i], expected[i]);
-    } else if (rest.size() < expected.size()) {
-      why = fmt::format("it ends before \"{}\"", expected[i]);
-    } else {
-      why = fmt::format("it has an extra column \"{}\"", rest[i]);
-    }
-    throw TrainError(fmt::format(
-        "{}: the header does not match this edgesense's feature schema ({} features, hash {}): "
-        "{}; write the flows with this version's `edgesense replay --csv`",
-        where(1), features::kFeatureCount, features::schemaHash(), why));
-  }
-  // Field index of each schema feature, and of flow_id.
-  const std::size_t n_keys = std::size(output::kCsvKeyColumns);
-  const auto field_of = [&](std::size_t column) { return column + (column >= label_at ? 1 : 0); };
-  const std::size_t flow_id_at = field_of(0);
-
-  LabelledFlows t;
-  std::size_t line_no = 1;
-  auto next_report = Clock::now() + std::chrono::seconds(2);
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    if (!splitCsv(line, fields)) throw TrainError(where(line_no) + ": malformed quotes");
-    if (fields.size() != n_fields) {
-      throw TrainError(
-          fmt::format("{}: {} fields, the header has {}", where(line_no), fields.size(), n_fields));
-    }
-    std::uint64_t flow_id = 0;
-    const std::string& id = fields[flow_id_at];
-    if (auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), flow_id);
-        ec != std::errc() || p != id.data() + id.size()) {
-      throw TrainError(fmt::format("{}: flow_id \"{}\" is not a number", where(line_no), id));
-    }
-    FeatureVector& v = t.rows.emplace_back();
-    for (std::size_t k = 0; k < features::kFeatureCount; ++k) {
-      const std::string& cell = fields[field_of(n_keys + k)];
-      if (cell.empty()) {
-        v[k] = std::nan("");  // undefined for this flow
-        continue;
-      }
-      double x = 0;
-      const auto [p, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), x);
-      if (ec != std::errc() || p != cell.data() + cell.size() || !std::isfinite(x)) {
-        throw TrainError(fmt::format(
-            "{}: {} is \"{}\", not a finite number (an undefined value is an empty cell)",
-            where(line_no), features::kSchema[k].name, cell));
-      }
-      v[k] = x;
-    }
-    const std::string& label = fields[label_at];
-    if (label.empty()) {
-      throw TrainError(fmt::format("{}: no label in column \"{}\"", where(line_no), label_column));
-    }
-    auto it = std::find(t.label_names.begin(), t.label_names.end(), label);
-    if (it == t.label_names.end()) {
-      t.label_names.push_back(label);
-      t.benign_label.push_back(std::find(std::begin(kBenignLabels), std::end(kBenignLabels),
-                                         label) != std::end(kBenignLabels));
-      it = t.label_names.end() - 1;
-    }
-    t.labels.push_back(static_cast<std::uint32_t>(it - t.label_names.begin()));
-    t.flow_ids.push_back(flow_id);
-    t.lines.push_back(line_no);
-    if (Clock::now() >= next_report) {
-      say("... {} rows", t.rows.size());
-      next_report = Clock::now() + std::chrono::seconds(2);
-    }
-  }
-  if (in.bad()) throw TrainError(fmt::format("cannot read {}: {}", file, std::strerror(errno)));
-  if (t.rows.empty()) throw TrainError(file + ": no rows after the header");
-  return t;
-}
-
-// ---- split, threshold, metrics ----
-
-/// Row indices by role. Benign rows are split by flow, so the snapshots of
-/// one flow (interim windows and its final record) never sit on both sides.
-struct Split {
-  std::vector<std::size_t> train, calibration, attack;
-  std::size_t train_flows = 0, calibration_flows = 0;
-};
-
-Split splitRows(const LabelledFlows& t, std::uint64_t seed) {
-  std::vector<std::uint64_t> flows;
-  for (std::size_t i = 0; i < t.rows.size(); ++i) {
-    if (t.benign_label[t.labels[i]]) flows.push_back(t.flow_ids[i]);
-  }
-  std::sort(flows.begin(), flows.end());
-  flows.erase(std::unique(flows.begin(), flows.end()), flows.end());
-  if (flows.size() < 2) {
-    throw TrainError(fmt::format(
-        "{} benign flow(s): the anomaly head needs benign flows to train on and others to set "
-        "its threshold",
-        flows.size()));
-  }
-  SeededRng rng(seed ^ 0x5eed5b1175ULL);
-  rng.shuffle(flows);
-  const auto n_train = std::clamp<std::size_t>(
-      static_cast<std::size_t>(std::llround(kTrainShare * static_cast<double>(flows.size()))), 1,
-      flows.size() - 1);
-  std::vector<std::uint64_t> train_flows(flows.begin(),
-                                         flows.begin() + static_cast<std::ptrdiff_t>(n_train));
-  std::sort(train_flows.begin(), train_flows.end());
-
-  Split s;
-  s.train_flows = n_train;
-  s.calibration_flows = flows.size() - n_train;
-  for (std::size_t i = 0; i < t.rows.size(); ++i) {
-    if (!t.benign_label[t.labels[i]]) {
-      s.attack.push_back(i);
-    } else if (std::binary_search(train_flows.begin(), train_flows.end(), t.flow_ids[i])) {
-      s.train.push_back(i);
-    } else {
-      s.calibration.push_back(i);
-    }
-  }
-  if (s.train.size() < 2) throw TrainError("fewer than two benign rows to train on");
-  return s;
-}
-
-/// The lowest threshold with at most `fpr` of `scores` at or over it: just
-/// above the score of the first benign row that must stay under it.
-double pickThreshold(std::vector<float> scores, double fpr) {
-  std::sort(scores.begin(), scores.end(), std::greater<>());
-  // The epsilon keeps 0.29 x 100 from flooring to 28.
-  const auto allowed =
-      static_cast<std::size_t>(std::floor(fpr * static_cast<double>(scores.size()) + 1e-9));
-  if (allowed >= scores.size()) return 0.0;
-  const float above = std::nextafter(scores[allowed], 2.0f);
-  return std::min(1.0, static_cast<double>(above));  // a score of 1 cannot be passed
-}
-
-std::size_t countAtOrOver(const std::vector<float>& scores, double threshold) {
-  return static_cast<std::size_t>(std::count_if(
-      scores.begin(), scores.end(), [&](float s) { return static_cast<double>(s) >= threshold; }));
-}
-
-/// ROC-AUC of `positives` over `negatives` (Mann-Whitney, ties counted half).
-double rocAuc(const std::vector<float>& negatives, const std::vector<float>& positives) {
-  std::vector<std::pair<float, bool>> all;
-  for (const float s : negatives) all.emplace_back(s, false);
-  for (const float s : positives) all.emplace_back(s, true);
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  double rank_sum = 0;  // ranks of the positives, 1-based, ties averaged
-  for (std::size_t i = 0; i < all.size();) {
-    std::size_t j = i;
-    while (j < all.size() && all[j].first == all[i].first) ++j;
-    const double rank = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2;
-    for (std::size_t k = i; k < j; ++k) {
-      if (all[k].second) rank_sum += rank;
-    }
-    i = j;
-  }
-  const auto p = static_cast<double>(positives.size());
-  const auto n = static_cast<double>(negatives.size());
-  return (rank_sum - p * (p + 1) / 2) / (p * n);
-}
-
-std::vector<float> pick(const std::vector<float>& scores, const std::vector<std::size_t>& rows) {
-  std::vector<float> out;
-  out.reserve(rows.size());
-  for (const std::size_t i : rows) out.push_back(scores[i]);
-  return out;
 }
 
 std::vector<std::string> parseFeatureList(const std::string& list) {
@@ -379,277 +100,740 @@ std::string defaultVersion() {
   return buf;
 }
 
-int trainAnomaly(const TrainOptions& opts) {
+// MITRE ATT&CK entries of the attack classes (those of the shipped bundle).
+const std::map<std::string, model::MitreEntry>& attackMitre() {
+  static const std::map<std::string, model::MitreEntry> m = {
+      {"scan", {"TA0007", "T1046", "Discovery", "Network Service Discovery"}},
+      {"dos", {"TA0040", "T1498", "Impact", "Network Denial of Service"}},
+      {"bruteforce", {"TA0006", "T1110", "Credential Access", "Brute Force"}},
+      {"slowdos", {"TA0040", "T1499", "Impact", "Endpoint Denial of Service"}},
+  };
+  return m;
+}
+
+/// What every head of one run shares.
+struct Run {
+  const TrainOptions& opts;
+  std::string version;
+  std::vector<std::string> feature_names;
+  std::vector<std::size_t> columns;  // schema indices of feature_names
+  train::Dataset data;
+  train::Split split;
+  std::vector<train::Split> folds;
+  std::string data_json;  // the inputs, with digests
+  double read_seconds = 0;
+  double split_seconds = 0;
+};
+
+/// One trained head, for the ledger.
+struct HeadOutcome {
+  std::string head;
+  fs::path dir;
+  std::string name;
+  double threshold = 0;
+  std::string params_json;
+  std::string metrics_json;
+  double seconds = 0;
+};
+
+std::string jsonOf(const std::function<void(output::JsonWriter&)>& body) {
+  std::string out;
+  output::JsonWriter j(out);
+  body(j);
+  return out;
+}
+
+/// Up to kSampleRows rows: one of each class first, the rest seeded.
+std::vector<FeatureVector> sampleRows(const Run& run, const std::vector<std::size_t>& rows,
+                                      const std::vector<std::uint32_t>& y) {
+  std::vector<std::size_t> picked;
+  std::map<std::uint32_t, bool> seen;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (!seen[y[r]]) {
+      seen[y[r]] = true;
+      picked.push_back(r);
+    }
+  }
+  std::vector<std::size_t> rest(rows.size());
+  std::iota(rest.begin(), rest.end(), 0);
+  train::SeededRng rng(run.opts.seed ^ 0x5a3b1e5ULL);
+  rng.shuffle(rest);
+  for (const std::size_t r : rest) {
+    if (picked.size() >= kSampleRows) break;
+    if (std::find(picked.begin(), picked.end(), r) == picked.end()) picked.push_back(r);
+  }
+  std::sort(picked.begin(), picked.end());
+  std::vector<FeatureVector> out;
+  for (const std::size_t r : picked) out.push_back(run.data.rows[rows[r]]);
+  return out;
+}
+
+double meanOf(const std::vector<double>& v) {
+  return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+double sdOf(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = meanOf(v);
+  double s = 0;
+  for (const double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+void meanSd(output::JsonWriter& j, std::string_view key, const std::vector<double>& v) {
+  j.key(key).beginObject();
+  j.field("mean", meanOf(v));
+  j.field("sd", sdOf(v));
+  j.key("folds").beginArray();
+  for (const double x : v) j.value(x);
+  j.endArray();
+  j.endObject();
+}
+
+fs::path bundleDir(const TrainOptions& opts, const std::string& head) {
+  return opts.head == "all" ? fs::path(opts.out) / head : fs::path(opts.out);
+}
+
+std::string bundleName(const TrainOptions& opts, const std::string& head) {
+  if (opts.head == "all") return opts.name.empty() ? head : opts.name + "-" + head;
+  return opts.name.empty() ? head : opts.name;
+}
+
+std::string trainingTime() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool writeBundleOrThrow(const fs::path& dir, const model::BundleContents& b) {
+  try {
+    return model::writeBundle(dir, b);
+  } catch (const model::BundleWriteError& e) {
+    throw TrainError(e.what());
+  }
+}
+
+// ---- the reel and attack heads ----
+
+HeadOutcome trainXgb(const Run& run, model::Task task) {
   const auto t_start = Clock::now();
-  const std::string name = opts.name.empty() ? opts.head : opts.name;
-  const std::string version = opts.version.empty() ? defaultVersion() : opts.version;
-  if (!model::isBundleToken(name)) {
-    throw TrainError(
-        fmt::format("--name \"{}\": letters, digits and . _ - + only, at most 64", name));
-  }
-  if (!model::isBundleToken(version)) {
-    throw TrainError(
-        fmt::format("--version \"{}\": letters, digits and . _ - + only, at most 64", version));
-  }
-  if (!(opts.threshold_fpr >= 0 && opts.threshold_fpr <= 1)) {
-    throw TrainError("--threshold-fpr must be in [0, 1]");
-  }
-  const std::vector<std::string> feature_names = parseFeatureList(opts.features);
-  std::vector<std::size_t> columns;
-  for (const std::string& n : feature_names) {
-    for (std::size_t i = 0; i < features::kSchema.size(); ++i) {
-      if (features::kSchema[i].name == n) columns.push_back(i);
-    }
-  }
-  std::ofstream scores_out;
-  if (!opts.scores.empty()) {
-    scores_out.open(opts.scores, std::ios::binary | std::ios::trunc);
-    if (!scores_out) {
-      throw TrainError(fmt::format("--scores {}: {}", opts.scores, std::strerror(errno)));
-    }
-  }
-
-  // Read.
-  std::error_code ec;
-  const auto csv_bytes = fs::file_size(opts.csv, ec);
-  if (ec) {
-    say("reading {}", opts.csv);
+  const TrainOptions& opts = run.opts;
+  const bool reel = task == model::Task::kReel;
+  const std::string head(model::taskName(task));
+  std::vector<std::string> classes;
+  if (reel) {
+    classes.assign(labels::kReelClasses.begin(), labels::kReelClasses.end());
   } else {
-    say("reading {} ({:.1f} MB)", opts.csv, static_cast<double>(csv_bytes) / 1e6);
+    classes.assign(labels::kAttackClasses.begin(), labels::kAttackClasses.end());
   }
-  auto t0 = Clock::now();
-  const LabelledFlows t = readLabelledCsv(opts.csv, opts.label_column);
-  const double read_seconds = secondsSince(t0);
-  t0 = Clock::now();
-  const std::string digest = model::sha256File(opts.csv);
-  const double digest_seconds = secondsSince(t0);
-  std::vector<std::size_t> per_label(t.label_names.size(), 0);
-  for (const std::uint32_t l : t.labels) ++per_label[l];
+  const std::size_t k = classes.size();
+
+  std::vector<std::size_t> train_idx, valid_idx, test_idx;
+  const train::HeadRows tr =
+      train::headRows(run.data, run.columns, run.split, Part::kTrain, task, &train_idx);
+  const train::HeadRows va =
+      train::headRows(run.data, run.columns, run.split, Part::kValidation, task, &valid_idx);
+  const train::HeadRows te =
+      train::headRows(run.data, run.columns, run.split, Part::kTest, task, &test_idx);
+  std::vector<std::size_t> per_class(k, 0);
+  for (const std::uint32_t y : tr.y) ++per_class[y];
   std::string counts;
-  for (std::size_t l = 0; l < t.label_names.size(); ++l) {
-    counts += fmt::format("{}{} {}", l ? ", " : "", t.label_names[l], per_label[l]);
+  for (std::size_t c = 0; c < k; ++c) counts += fmt::format(" {} {}", classes[c], per_class[c]);
+  say("{} head: {} train, {} validation, {} test rows{}; train classes:{}", head, tr.size(),
+      va.size(), te.size(), reel ? " (the reel gate's flows)" : "", counts);
+  if (std::count_if(per_class.begin(), per_class.end(), [](std::size_t n) { return n > 0; }) < 2) {
+    throw TrainError(fmt::format(
+        "the {} head needs training rows of at least two classes ({}); the inputs have:{}", head,
+        fmt::join(classes, ", "), counts));
   }
-  say("read {} rows in {:.2f} s: {}", t.rows.size(), read_seconds, counts);
+  if (va.size() == 0) throw TrainError(fmt::format("the {} head has no validation rows", head));
 
-  // Split.
-  const Split split = splitRows(t, opts.seed);
-  say("benign rows split by flow: {} rows ({} flows) to train on, {} rows ({} flows) to set the "
-      "threshold; {} attack rows",
-      split.train.size(), split.train_flows, split.calibration.size(), split.calibration_flows,
-      split.attack.size());
+  train::XgbHeadOptions xo;
+  xo.n_classes = k;
+  xo.grid = opts.grid.empty() ? train::defaultGrid() : train::loadGrid(opts.grid);
+  xo.early_stopping = opts.early_stopping;
+  xo.threads = opts.threads;
+  xo.seed = opts.seed;
+  xo.max_class_weight = opts.max_class_weight;
+  xo.progress = [&](const std::string& line) { say("{}: {}", head, line); };
+  const std::size_t n_points = xo.grid.points().size();
+  say("{} head: {} grid point(s), early stopping after {} rounds without a better validation "
+      "log loss",
+      head, n_points, opts.early_stopping);
+  auto t0 = Clock::now();
+  const train::XgbHeadResult r = trainXgbHead(tr, va, te, xo);
+  const double train_seconds = secondsSince(t0);
 
-  // Train.
-  const std::size_t n_cols = columns.size();
-  std::vector<float> x_all(t.rows.size() * n_cols);
-  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+  // Threshold on validation.
+  t0 = Clock::now();
+  // reel: the best F1 on validation; attack: the benign FPR target.
+  std::vector<float> p_reel;
+  if (reel) {
+    for (std::size_t i = 0; i < va.size(); ++i) p_reel.push_back(r.validation_probs[2 * i + 1]);
+  }
+  const double th = reel ? train::calibrateReel(p_reel, va.y)
+                         : train::calibrateAttack(r.validation_probs, k, va.y, opts.benign_fpr,
+                                                  opts.min_attack_threshold);
+  const train::Evaluation ev_valid = train::evaluate(r.validation_probs, k, va.y, th);
+  std::optional<train::Evaluation> ev_test;
+  if (te.size() > 0) ev_test = train::evaluate(r.test_probs, k, te.y, th);
+  const double calibrate_seconds = secondsSince(t0);
+  if (reel) {
+    say("reel head: threshold {:.4f} (best F1 on validation, {:.4f}); test: F1 {:.4f}, AUC {:.4f}",
+        th, ev_valid.classes[1].f1, ev_test ? ev_test->classes[1].f1 : std::nan(""),
+        ev_test ? ev_test->auc : std::nan(""));
+  } else {
+    say("attack head: threshold {:.4f} (validation benign FPR {:.5f}, target {}, floor {}); test: "
+        "macro-F1 {:.4f}, benign FPR {:.5f}",
+        th, ev_valid.benign_fpr, opts.benign_fpr, opts.min_attack_threshold,
+        ev_test ? ev_test->macro_f1 : std::nan(""), ev_test ? ev_test->benign_fpr : std::nan(""));
+  }
+
+  // Cross-validation: the kept grid point on each fold.
+  std::vector<double> cv_f1, cv_fpr, cv_auc;
+  if (!run.folds.empty()) {
+    train::XgbHeadOptions fo = xo;
+    fo.grid = train::Grid{};
+    for (const auto& [key, value] : r.best.point.params) fo.grid.values[key] = {value};
+    fo.grid.num_rounds = {r.best.point.num_round};
+    fo.progress = nullptr;
+    for (std::size_t f = 0; f < run.folds.size(); ++f) {
+      const train::HeadRows ftr =
+          train::headRows(run.data, run.columns, run.folds[f], Part::kTrain, task);
+      const train::HeadRows fva =
+          train::headRows(run.data, run.columns, run.folds[f], Part::kValidation, task);
+      const train::HeadRows fte =
+          train::headRows(run.data, run.columns, run.folds[f], Part::kTest, task);
+      if (ftr.size() == 0 || fva.size() == 0 || fte.size() == 0) continue;
+      const train::XgbHeadResult fr = trainXgbHead(ftr, fva, fte, fo);
+      double fth = 0;
+      if (reel) {
+        std::vector<float> p;
+        for (std::size_t i = 0; i < fva.size(); ++i) p.push_back(fr.validation_probs[2 * i + 1]);
+        fth = train::calibrateReel(p, fva.y);
+      } else {
+        fth = train::calibrateAttack(fr.validation_probs, k, fva.y, opts.benign_fpr,
+                                     opts.min_attack_threshold);
+      }
+      const train::Evaluation e = train::evaluate(fr.test_probs, k, fte.y, fth);
+      cv_f1.push_back(reel ? e.classes[1].f1 : e.macro_f1);
+      cv_fpr.push_back(e.benign_fpr);
+      cv_auc.push_back(e.auc);
+      say("{} head: fold {}/{}: {} {:.4f}, benign FPR {:.5f}", head, f + 1, run.folds.size(),
+          reel ? "F1" : "macro-F1", cv_f1.back(), e.benign_fpr);
+    }
+  }
+
+  // The bundle.
+  model::BundleContents b;
+  b.name = bundleName(opts, head);
+  b.version = run.version;
+  b.task = task;
+  b.kind = model::ModelKind::kXgboost;
+  b.classes = classes;
+  for (std::size_t c = 1; c < k; ++c) b.thresholds[classes[c]] = th;
+  b.features = run.feature_names;
+  b.model_json = r.model_json;
+  if (!reel) b.mitre = attackMitre();
+  std::vector<FeatureVector> train_rows;
+  train_rows.reserve(train_idx.size());
+  for (const std::size_t i : train_idx) train_rows.push_back(run.data.rows[i]);
+  const std::vector<FeatureVector> samples =
+      te.size() > 0 ? sampleRows(run, test_idx, te.y) : sampleRows(run, valid_idx, va.y);
+  b.training_rows = train_rows;
+  b.sample_rows = samples;
+  b.training.params_json = jsonOf([&](output::JsonWriter& j) {
+    j.beginObject();
+    j.field("head", head);
+    j.field("model", "xgboost");
+    j.key("xgboost").beginObject();
+    for (const auto& [key, value] : r.params) j.field(key, value);
+    j.endObject();
+    j.field("best_rounds", r.best.best_rounds);
+    j.field("early_stopping", opts.early_stopping);
+    j.key("grid").beginArray();
+    for (const train::GridTrial& t : r.trials) {
+      j.beginObject();
+      j.key("params").beginObject();
+      for (const auto& [key, value] : t.point.params) j.field(key, value);
+      j.field("num_round", t.point.num_round);
+      j.endObject();
+      j.field("best_rounds", t.best_rounds);
+      j.field("rounds_run", t.rounds_run);
+      j.field("validation_log_loss", t.validation_loss);
+      j.field("seconds", t.seconds);
+      j.endObject();
+    }
+    j.endArray();
+    j.field("grid_file", opts.grid.empty() ? std::string("(built-in)") : opts.grid);
+    j.key("class_weights").beginObject();
+    for (std::size_t c = 0; c < k; ++c) j.field(classes[c], r.class_weights[c]);
+    j.endObject();
+    j.field("seed", opts.seed);
+    j.field("threads", static_cast<std::int64_t>(opts.threads));
+    j.field("split", run.split.method);
+    if (!run.folds.empty()) j.field("folds", run.folds.size());
+    j.key("threshold").beginObject();
+    if (reel) {
+      j.field("method", "the highest F1 on the validation part");
+    } else {
+      j.field("method",
+              "the lowest keeping the validation benign FPR at or under the target, not under "
+              "the floor");
+      j.field("target_benign_fpr", opts.benign_fpr);
+      j.field("floor", opts.min_attack_threshold);
+    }
+    j.endObject();
+    if (reel) {
+      const train::ReelGate g = train::reelGate();
+      j.key("reel_gate").beginObject();
+      j.key("protocols").beginArray();
+      for (const std::uint8_t p : g.protocols) j.value(static_cast<std::uint64_t>(p));
+      j.endArray();
+      j.field("min_bytes", g.min_bytes);
+      j.field("min_packets", g.min_packets);
+      j.endObject();
+    }
+    j.endObject();
+  });
+  b.training.metrics_json = jsonOf([&](output::JsonWriter& j) {
+    j.beginObject();
+    j.field("threshold", th);
+    if (ev_test) {
+      if (reel) {
+        j.field("f1", ev_test->classes[1].f1);
+        j.field("auc", ev_test->auc);
+      } else {
+        j.field("macro_f1", ev_test->macro_f1);
+        j.field("benign_fpr", ev_test->benign_fpr);
+      }
+      j.key("test").raw(train::evaluationJson(*ev_test, classes));
+    }
+    j.key("validation").raw(train::evaluationJson(ev_valid, classes));
+    if (!cv_f1.empty()) {
+      j.key("cross_validation").beginObject();
+      meanSd(j, reel ? "f1" : "macro_f1", cv_f1);
+      meanSd(j, "benign_fpr", cv_fpr);
+      meanSd(j, "auc", cv_auc);
+      j.endObject();
+    }
+    j.endObject();
+  });
+  b.training.data_json = jsonOf([&](output::JsonWriter& j) {
+    j.beginObject();
+    j.key("inputs").raw(run.data_json);
+    j.field("rows", run.data.size());
+    j.key("head_rows").beginObject();
+    j.field("train", tr.size());
+    j.field("validation", va.size());
+    j.field("test", te.size());
+    j.endObject();
+    j.key("train_classes").beginObject();
+    for (std::size_t c = 0; c < k; ++c) j.field(classes[c], per_class[c]);
+    j.endObject();
+    j.endObject();
+  });
+  const double total = secondsSince(t_start);
+  b.training.timings_json = jsonOf([&](output::JsonWriter& j) {
+    j.beginObject();
+    j.field("read_seconds", run.read_seconds);
+    j.field("split_seconds", run.split_seconds);
+    j.field("train_seconds", train_seconds);
+    j.field("calibrate_seconds", calibrate_seconds);
+    j.field("head_seconds", total);
+    j.endObject();
+  });
+  b.training.trained_at = trainingTime();
+
+  HeadOutcome o;
+  o.head = head;
+  o.dir = bundleDir(opts, head);
+  o.name = b.name;
+  o.threshold = th;
+  o.params_json = b.training.params_json;
+  o.metrics_json = b.training.metrics_json;
+  t0 = Clock::now();
+  const bool replaced = writeBundleOrThrow(o.dir, b);
+  say("wrote {} ({} {}{}) in {:.2f} s", o.dir.string(), b.name, b.version,
+      replaced ? ", replacing the bundle there" : "", secondsSince(t0));
+  o.seconds = secondsSince(t_start);
+  return o;
+}
+
+// ---- the anomaly head ----
+
+HeadOutcome trainAnomaly(const Run& run) {
+  const auto t_start = Clock::now();
+  const TrainOptions& opts = run.opts;
+  const train::Dataset& d = run.data;
+  const std::size_t n_cols = run.columns.size();
+  std::vector<std::size_t> train_rows_idx, calibration, test_benign, test_attack;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    const bool benign = labels::isBenignForAnomaly(d.category[i]);
+    const Part p = run.split.part[i];
+    if (p == Part::kTrain && benign) train_rows_idx.push_back(i);
+    if (p == Part::kValidation && benign) calibration.push_back(i);
+    if (p == Part::kTest) (benign ? test_benign : test_attack).push_back(i);
+  }
+  if (train_rows_idx.size() < 2 || calibration.empty()) {
+    throw TrainError(fmt::format(
+        "{} benign training row(s) and {} benign validation row(s): the anomaly head needs "
+        "benign flows to train on and others to set its threshold",
+        train_rows_idx.size(), calibration.size()));
+  }
+  std::vector<float> x_all(d.size() * n_cols);
+  for (std::size_t i = 0; i < d.size(); ++i) {
     for (std::size_t c = 0; c < n_cols; ++c) {
-      x_all[i * n_cols + c] = static_cast<float>(t.rows[i][columns[c]]);
+      x_all[i * n_cols + c] = static_cast<float>(d.rows[i][run.columns[c]]);
     }
   }
   std::vector<float> x_train;
-  x_train.reserve(split.train.size() * n_cols);
-  for (const std::size_t i : split.train) {
+  x_train.reserve(train_rows_idx.size() * n_cols);
+  for (const std::size_t i : train_rows_idx) {
     x_train.insert(x_train.end(), x_all.begin() + static_cast<std::ptrdiff_t>(i * n_cols),
                    x_all.begin() + static_cast<std::ptrdiff_t>((i + 1) * n_cols));
   }
   const model::IsolationForestParams params{opts.trees, opts.sample_size, opts.seed};
-  say("training an isolation forest: {} trees, sample size {}, on {} rows x {} features",
-      params.n_trees, params.sample_size, split.train.size(), n_cols);
-  t0 = Clock::now();
+  say("anomaly head: an isolation forest of {} trees, sample size {}, on {} benign training rows x "
+      "{} features",
+      params.n_trees, params.sample_size, train_rows_idx.size(), n_cols);
+  auto t0 = Clock::now();
   const model::IsolationForest forest = model::IsolationForest::train(x_train, n_cols, params);
   const double train_seconds = secondsSince(t0);
-  say("trained in {:.2f} s (sample size used {}, depth {})", train_seconds, forest.sampleSize(),
-      forest.maxDepth());
-
-  // Score every row; set the threshold on the calibration rows.
-  say("scoring {} rows", t.rows.size());
-  t0 = Clock::now();
-  std::vector<float> scores(t.rows.size());
-  forest.score(x_all.data(), t.rows.size(), scores.data());
-  const double score_seconds = secondsSince(t0);
-  const std::vector<float> cal_scores = pick(scores, split.calibration);
-  const std::vector<float> train_scores = pick(scores, split.train);
-  const std::vector<float> attack_scores = pick(scores, split.attack);
-  const double threshold = pickThreshold(cal_scores, opts.threshold_fpr);
-  const std::size_t false_positives = countAtOrOver(cal_scores, threshold);
-  const double fpr = static_cast<double>(false_positives) / static_cast<double>(cal_scores.size());
-  const double train_fpr = static_cast<double>(countAtOrOver(train_scores, threshold)) /
-                           static_cast<double>(train_scores.size());
-  say("threshold {:.6g}: {} of {} calibration benign rows at or over it, FPR {:.5f} (target {})",
-      threshold, false_positives, cal_scores.size(), fpr, opts.threshold_fpr);
-  if (opts.threshold_fpr > 0 && opts.threshold_fpr * static_cast<double>(cal_scores.size()) < 1) {
-    say("note: {} calibration rows cannot measure an FPR of {}; the threshold is above every "
-        "calibration score",
-        cal_scores.size(), opts.threshold_fpr);
+  std::vector<float> scores(d.size());
+  forest.score(x_all.data(), d.size(), scores.data());
+  const auto pick = [&](const std::vector<std::size_t>& rows) {
+    std::vector<float> out;
+    for (const std::size_t i : rows) out.push_back(scores[i]);
+    return out;
+  };
+  const std::vector<float> cal = pick(calibration), tb = pick(test_benign), ta = pick(test_attack);
+  const double threshold = train::thresholdForFpr(cal, opts.threshold_fpr);
+  const double cal_fpr = train::shareAtOrOver(cal, threshold);
+  const double test_fpr = train::shareAtOrOver(tb, threshold);
+  const double auc = train::rocAuc(tb, ta);
+  const double recall = train::shareAtOrOver(ta, threshold);
+  std::map<std::string, std::pair<std::size_t, std::size_t>> per_category;  // rows, detected
+  for (const std::size_t i : test_attack) {
+    auto& [rows, detected] = per_category[std::string(labels::categoryName(d.category[i]))];
+    ++rows;
+    detected += static_cast<double>(scores[i]) >= threshold;
   }
-  if (fpr > opts.threshold_fpr) {
-    say("warning: the FPR is over the target: calibration rows score 1, the highest score");
-  }
+  say("anomaly head: threshold {:.6g} (validation benign FPR {:.5f}, target {}); test: benign FPR "
+      "{:.5f}, ROC-AUC {:.4f}, recall {:.3f}",
+      threshold, cal_fpr, opts.threshold_fpr, test_fpr, auc, recall);
 
-  // Attacks: how well the score separates them from benign flows.
-  double auc = std::nan("");
-  double recall = std::nan("");
-  std::map<std::string, std::pair<std::size_t, std::size_t>> per_attack;  // rows, detected
-  if (!split.attack.empty()) {
-    auc = rocAuc(cal_scores, attack_scores);
-    recall = static_cast<double>(countAtOrOver(attack_scores, threshold)) /
-             static_cast<double>(attack_scores.size());
-    for (const std::size_t i : split.attack) {
-      auto& [rows, detected] = per_attack[t.label_names[t.labels[i]]];
-      ++rows;
-      if (static_cast<double>(scores[i]) >= threshold) ++detected;
+  // Cross-validation: a forest per fold, threshold on its validation part.
+  std::vector<double> cv_auc, cv_fpr;
+  for (const train::Split& f : run.folds) {
+    std::vector<float> fx;
+    std::vector<float> fcal, ftb, fta;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      if (f.part[i] == Part::kTrain && labels::isBenignForAnomaly(d.category[i])) {
+        fx.insert(fx.end(), x_all.begin() + static_cast<std::ptrdiff_t>(i * n_cols),
+                  x_all.begin() + static_cast<std::ptrdiff_t>((i + 1) * n_cols));
+      }
     }
-    std::string by_class;
-    for (const auto& [label, rd] : per_attack) {
-      by_class += fmt::format("{}{} {:.3f}", by_class.empty() ? "" : ", ", label,
-                              static_cast<double>(rd.second) / static_cast<double>(rd.first));
+    if (fx.size() < 2 * n_cols) continue;
+    const model::IsolationForest ff = model::IsolationForest::train(fx, n_cols, params);
+    std::vector<float> fs_(d.size());
+    ff.score(x_all.data(), d.size(), fs_.data());
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      const bool benign = labels::isBenignForAnomaly(d.category[i]);
+      if (f.part[i] == Part::kValidation && benign) fcal.push_back(fs_[i]);
+      if (f.part[i] == Part::kTest) (benign ? ftb : fta).push_back(fs_[i]);
     }
-    say("ROC-AUC {:.4f} over {} calibration benign and {} attack rows; recall at the threshold "
-        "{:.3f} ({})",
-        auc, cal_scores.size(), attack_scores.size(), recall, by_class);
-  } else {
-    say("no attack rows: no ROC-AUC");
+    const double fth = train::thresholdForFpr(fcal, opts.threshold_fpr);
+    cv_auc.push_back(train::rocAuc(ftb, fta));
+    cv_fpr.push_back(train::shareAtOrOver(ftb, fth));
   }
 
-  // Sample rows: half calibration benign, half attack where there are.
-  SeededRng rng(opts.seed ^ 0x5a3b1e5ULL);
-  std::vector<std::size_t> benign_pick = split.calibration, attack_pick = split.attack;
-  rng.shuffle(benign_pick);
-  rng.shuffle(attack_pick);
-  const std::size_t n_attack = std::min(attack_pick.size(), kSampleRows / 2);
-  const std::size_t n_benign = std::min(benign_pick.size(), kSampleRows - n_attack);
-  std::vector<std::size_t> sample_idx(benign_pick.begin(),
-                                      benign_pick.begin() + static_cast<std::ptrdiff_t>(n_benign));
-  sample_idx.insert(sample_idx.end(), attack_pick.begin(),
-                    attack_pick.begin() + static_cast<std::ptrdiff_t>(n_attack));
-  std::sort(sample_idx.begin(), sample_idx.end());
-  std::vector<FeatureVector> samples, train_rows;
-  for (const std::size_t i : sample_idx) samples.push_back(t.rows[i]);
-  train_rows.reserve(split.train.size());
-  for (const std::size_t i : split.train) train_rows.push_back(t.rows[i]);
-
-  // The training record.
   model::BundleContents b;
-  b.name = name;
-  b.version = version;
+  b.name = bundleName(opts, "anomaly");
+  b.version = run.version;
   b.task = model::Task::kAnomaly;
   b.kind = model::ModelKind::kIsolationForest;
   b.classes = {"anomaly"};
   b.thresholds = {{"anomaly", threshold}};
-  b.features = feature_names;
+  b.features = run.feature_names;
   b.model_json = forest.toJson();
+  std::vector<FeatureVector> train_rows, samples;
+  for (const std::size_t i : train_rows_idx) train_rows.push_back(d.rows[i]);
+  {
+    std::vector<std::size_t> b_pick = test_benign.empty() ? calibration : test_benign;
+    std::vector<std::size_t> a_pick = test_attack;
+    train::SeededRng rng(opts.seed ^ 0x5a3b1e5ULL);
+    rng.shuffle(b_pick);
+    rng.shuffle(a_pick);
+    const std::size_t n_attack = std::min(a_pick.size(), kSampleRows / 2);
+    const std::size_t n_benign = std::min(b_pick.size(), kSampleRows - n_attack);
+    std::vector<std::size_t> idx(b_pick.begin(),
+                                 b_pick.begin() + static_cast<std::ptrdiff_t>(n_benign));
+    idx.insert(idx.end(), a_pick.begin(), a_pick.begin() + static_cast<std::ptrdiff_t>(n_attack));
+    std::sort(idx.begin(), idx.end());
+    for (const std::size_t i : idx) samples.push_back(d.rows[i]);
+  }
   b.training_rows = train_rows;
   b.sample_rows = samples;
-  {
-    b.training.params_json.clear();  // JsonWriter appends
-    output::JsonWriter j(b.training.params_json);
+  b.training.params_json = jsonOf([&](output::JsonWriter& j) {
     j.beginObject();
-    j.field("head", opts.head);
+    j.field("head", "anomaly");
     j.field("model", "isolation_forest");
     j.field("n_trees", params.n_trees);
     j.field("sample_size", params.sample_size);
     j.field("sample_size_used", forest.sampleSize());
     j.field("max_depth", forest.maxDepth());
     j.field("seed", opts.seed);
-    j.field("train_share", kTrainShare);
-    j.field("split", "benign flows (by flow_id), seeded shuffle");
-    j.key("benign_labels").beginArray();
-    for (const std::string_view l : kBenignLabels) j.value(l);
-    j.endArray();
+    j.field("split", run.split.method);
+    j.field("trained_on", "benign and reel rows of the train part");
     j.field("threshold_fpr", opts.threshold_fpr);
     j.endObject();
-  }
-  {
-    b.training.metrics_json.clear();  // JsonWriter appends
-    output::JsonWriter j(b.training.metrics_json);
+  });
+  b.training.metrics_json = jsonOf([&](output::JsonWriter& j) {
     j.beginObject();
     j.field("threshold", threshold);
     j.key("calibration").beginObject();
-    j.field("rows", cal_scores.size());
-    j.field("flows", split.calibration_flows);
-    j.field("false_positives", false_positives);
-    j.field("fpr", fpr);
+    j.field("rows", cal.size());
+    j.field("fpr", cal_fpr);
     j.field("target_fpr", opts.threshold_fpr);
     j.endObject();
-    j.key("train").beginObject();
-    j.field("rows", train_scores.size());
-    j.field("flows", split.train_flows);
-    j.field("fpr", train_fpr);
+    j.key("test").beginObject();
+    j.field("benign_rows", tb.size());
+    j.field("attack_rows", ta.size());
+    j.field("benign_fpr", test_fpr);
+    if (!ta.empty() && !tb.empty()) j.field("auc", auc);
+    if (!ta.empty()) j.field("recall", recall);
+    j.key("classes").beginObject();
+    for (const auto& [label, rd] : per_category) {
+      j.key(label).beginObject();
+      j.field("rows", rd.first);
+      j.field("recall", static_cast<double>(rd.second) / static_cast<double>(rd.first));
+      j.endObject();
+    }
     j.endObject();
-    if (!split.attack.empty()) {
-      j.field("roc_auc", auc);
-      j.key("attack").beginObject();
-      j.field("rows", attack_scores.size());
-      j.field("recall", recall);
-      j.key("classes").beginObject();
-      for (const auto& [label, rd] : per_attack) {
-        j.key(label).beginObject();
-        j.field("rows", rd.first);
-        j.field("recall", static_cast<double>(rd.second) / static_cast<double>(rd.first));
+    j.endObject();
+    if (!ta.empty() && !tb.empty()) j.field("auc", auc);
+    if (!cv_auc.empty()) {
+      j.key("cross_validation").beginObject();
+      meanSd(j, "auc", cv_auc);
+      meanSd(j, "benign_fpr", cv_fpr);
+      j.endObject();
+    }
+    j.endObject();
+  });
+  b.training.data_json = jsonOf([&](output::JsonWriter& j) {
+    j.beginObject();
+    j.key("inputs").raw(run.data_json);
+    j.field("rows", d.size());
+    j.field("train_rows", train_rows_idx.size());
+    j.field("calibration_rows", calibration.size());
+    j.field("test_rows", tb.size() + ta.size());
+    j.endObject();
+  });
+  b.training.timings_json = jsonOf([&](output::JsonWriter& j) {
+    j.beginObject();
+    j.field("read_seconds", run.read_seconds);
+    j.field("split_seconds", run.split_seconds);
+    j.field("train_seconds", train_seconds);
+    j.field("head_seconds", secondsSince(t_start));
+    j.endObject();
+  });
+  b.training.trained_at = trainingTime();
+
+  HeadOutcome o;
+  o.head = "anomaly";
+  o.dir = bundleDir(opts, "anomaly");
+  o.name = b.name;
+  o.threshold = threshold;
+  o.params_json = b.training.params_json;
+  o.metrics_json = b.training.metrics_json;
+  t0 = Clock::now();
+  const bool replaced = writeBundleOrThrow(o.dir, b);
+  say("wrote {} ({} {}{}) in {:.2f} s", o.dir.string(), b.name, b.version,
+      replaced ? ", replacing the bundle there" : "", secondsSince(t0));
+
+  if (!opts.scores.empty()) {
+    std::string text = "row,flow,category,part,score\n";
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      char buf[32];
+      const auto res = std::to_chars(buf, buf + sizeof buf, scores[i]);
+      text += fmt::format("{},{},{},{},{}\n", i, d.group[i], labels::categoryName(d.category[i]),
+                          train::partName(run.split.part[i]), std::string_view(buf, res.ptr));
+    }
+    std::ofstream out(opts.scores, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) throw TrainError(fmt::format("--scores {}: write failed", opts.scores));
+  }
+  o.seconds = secondsSince(t_start);
+  return o;
+}
+
+// ---- the run ----
+
+std::string inputsJson(const train::Dataset& d) {
+  return jsonOf([&](output::JsonWriter& j) {
+    j.beginArray();
+    for (const train::SourceInfo& s : d.sources) {
+      j.beginObject();
+      j.field("kind", s.kind);
+      j.field("path", s.path);
+      j.field("sha256", s.sha256);
+      j.field("bytes", s.bytes);
+      if (!s.labels_path.empty()) {
+        j.field("labels", s.labels_path);
+        j.field("labels_sha256", s.labels_sha256);
+      }
+      j.field("rows", s.rows);
+      j.field("flows", s.flows);
+      if (!s.skipped.empty()) {
+        j.key("skipped").beginObject();
+        for (const auto& [why, n] : s.skipped) j.field(why, n);
         j.endObject();
       }
       j.endObject();
+    }
+    j.endArray();
+  });
+}
+
+void appendLedger(const Run& run, const std::vector<HeadOutcome>& heads, double seconds) {
+  const fs::path ledger = run.opts.head == "all"
+                              ? fs::path(run.opts.out) / "runs.jsonl"
+                              : fs::absolute(run.opts.out).parent_path() / "runs.jsonl";
+  const std::string line = jsonOf([&](output::JsonWriter& j) {
+    j.beginObject();
+    j.field("trained_at", trainingTime());
+    j.field("version", run.version);
+    j.field("head", run.opts.head);
+    j.field("seed", run.opts.seed);
+    j.field("split", run.split.method);
+    j.key("split_rows").beginObject();
+    for (const Part p : {Part::kTrain, Part::kValidation, Part::kTest}) {
+      j.field(train::partName(p), run.split.rows[static_cast<std::size_t>(p)]);
+    }
+    j.endObject();
+    j.key("features").beginArray();
+    for (const std::string& f : run.feature_names) j.value(f);
+    j.endArray();
+    j.key("inputs").raw(run.data_json);
+    j.key("bundles").beginObject();
+    for (const HeadOutcome& h : heads) {
+      j.key(h.head).beginObject();
+      j.field("dir", h.dir.string());
+      j.field("name", h.name);
+      j.field("threshold", h.threshold);
+      j.key("params").raw(h.params_json);
+      j.key("metrics").raw(h.metrics_json);
+      j.field("seconds", h.seconds);
       j.endObject();
     }
     j.endObject();
-  }
-  {
-    b.training.data_json.clear();  // JsonWriter appends
-    output::JsonWriter j(b.training.data_json);
-    j.beginObject();
-    j.field("csv", opts.csv);
-    j.field("sha256", digest);
-    j.field("bytes", static_cast<std::uint64_t>(ec ? 0 : csv_bytes));
-    j.field("label_column", opts.label_column);
-    j.field("rows", t.rows.size());
-    j.key("labels").beginObject();
-    for (std::size_t l = 0; l < t.label_names.size(); ++l) j.field(t.label_names[l], per_label[l]);
+    j.field("total_seconds", seconds);
     j.endObject();
-    j.field("train_rows", split.train.size());
-    j.field("calibration_rows", split.calibration.size());
-    j.field("attack_rows", split.attack.size());
-    j.endObject();
+  });
+  std::ofstream out(ledger, std::ios::binary | std::ios::app);
+  out << line << '\n';
+  if (!out) throw TrainError(fmt::format("cannot append to {}", ledger.string()));
+  say("recorded the run in {}", ledger.string());
+}
+
+int trainAll(const TrainOptions& opts) {
+  const auto t_start = Clock::now();
+  static const std::vector<std::string> kHeads = {"reel", "attack", "anomaly", "all"};
+  if (std::find(kHeads.begin(), kHeads.end(), opts.head) == kHeads.end()) {
+    throw TrainError(fmt::format("--head {}: one of reel, attack, anomaly or all", opts.head));
   }
-  {
-    b.training.timings_json.clear();  // JsonWriter appends
-    output::JsonWriter j(b.training.timings_json);
-    j.beginObject();
-    j.field("read_seconds", read_seconds);
-    j.field("digest_seconds", digest_seconds);
-    j.field("train_seconds", train_seconds);
-    j.field("score_seconds", score_seconds);
-    j.field("total_seconds", secondsSince(t_start));  // up to writing the bundle
-    j.endObject();
+  Run run{opts};
+  run.version = opts.version.empty() ? defaultVersion() : opts.version;
+  for (const std::string head : {"reel", "attack", "anomaly"}) {
+    if (opts.head != "all" && opts.head != head) continue;
+    const std::string name = bundleName(opts, head);
+    if (!model::isBundleToken(name)) {
+      throw TrainError(
+          fmt::format("--name \"{}\": letters, digits and . _ - + only, at most 64", name));
+    }
   }
+  if (!model::isBundleToken(run.version)) {
+    throw TrainError(
+        fmt::format("--version \"{}\": letters, digits and . _ - + only, at most 64", run.version));
+  }
+  if (!(opts.threshold_fpr >= 0 && opts.threshold_fpr <= 1)) {
+    throw TrainError("--threshold-fpr must be in [0, 1]");
+  }
+  if (opts.pcaps.size() != opts.labels.size()) {
+    throw TrainError(fmt::format("{} --pcap and {} --labels: each capture needs its labels file",
+                                 opts.pcaps.size(), opts.labels.size()));
+  }
+  if (opts.pcaps.empty() && opts.csvs.empty() && opts.cicflowmeter.empty()) {
+    throw TrainError("no input: give --pcap FILE --labels FILE, --csv FILE or --cicflowmeter FILE");
+  }
+  run.feature_names = parseFeatureList(opts.features);
+  for (const std::string& n : run.feature_names) {
+    for (std::size_t i = 0; i < features::kSchema.size(); ++i) {
+      if (features::kSchema[i].name == n) run.columns.push_back(i);
+    }
+  }
+  // A bad grid file is found before minutes of reading.
+  if (!opts.grid.empty()) (void)train::loadGrid(opts.grid);
+
+  pipeline::RxConfig rx_cfg;
+  if (!opts.config.empty()) {
+    const config::LoadResult loaded = config::load(opts.config);
+    if (!loaded.ok()) throw TrainError(config::format(loaded.problems.front()));
+    rx_cfg.flows = loaded.config.toFlowConfig();
+    rx_cfg.features = loaded.config.toFeatureParams();
+    rx_cfg.hosts = loaded.config.toHostTableConfig();
+  }
+
+  auto t0 = Clock::now();
+  for (std::size_t i = 0; i < opts.pcaps.size(); ++i) {
+    say("reading {} with {}", opts.pcaps[i], opts.labels[i]);
+    train::addCapture(run.data, opts.pcaps[i], opts.labels[i], rx_cfg);
+  }
+  for (const std::string& f : opts.csvs) {
+    say("reading {}", f);
+    train::addFlowCsv(run.data, f, opts.label_column);
+  }
+  for (const std::string& f : opts.cicflowmeter) {
+    say("reading {} (CICFlowMeter)", f);
+    train::addCicFlowMeter(run.data, f);
+    for (const auto& [why, n] : run.data.sources.back().skipped) {
+      say("  skipped {} row(s) labelled \"{}\" (no edgesense category)", n, why);
+    }
+  }
+  run.read_seconds = secondsSince(t0);
+  run.data_json = inputsJson(run.data);
+  const auto counts = run.data.counts();
+  std::string by_category;
+  for (std::size_t c = 0; c < counts.size(); ++c) {
+    if (counts[c]) {
+      by_category +=
+          fmt::format(" {} {}", labels::categoryName(static_cast<Category>(c)), counts[c]);
+    }
+  }
+  say("{} rows from {} input(s) in {:.2f} s:{}", run.data.size(), run.data.sources.size(),
+      run.read_seconds, by_category);
 
   t0 = Clock::now();
-  bool replaced = false;
-  try {
-    replaced = model::writeBundle(opts.out, b);
-  } catch (const model::BundleWriteError& e) {
-    throw TrainError(e.what());
-  }
-  say("wrote {} ({} {}{}) in {:.2f} s", opts.out, name, version,
-      replaced ? ", replacing the bundle there" : "", secondsSince(t0));
+  run.split = opts.split_by_file ? train::splitByFile(run.data)
+                                 : train::splitStratified(run.data, opts.seed);
+  if (opts.folds) run.folds = train::splitFolds(run.data, opts.folds, opts.seed);
+  run.split_seconds = secondsSince(t0);
+  say("split ({}): {} / {} / {} rows, {} / {} / {} flows (train / validation / test)",
+      run.split.method, run.split.rows[0], run.split.rows[1], run.split.rows[2], run.split.flows[0],
+      run.split.flows[1], run.split.flows[2]);
 
-  if (scores_out.is_open()) {
-    std::string text = "line,flow_id,label,part,score\n";
-    const auto part = [&](std::size_t i) {
-      if (!t.benign_label[t.labels[i]]) return "attack";
-      return std::binary_search(split.train.begin(), split.train.end(), i) ? "train"
-                                                                           : "calibration";
-    };
-    for (std::size_t i = 0; i < t.rows.size(); ++i) {
-      char buf[32];
-      const auto r = std::to_chars(buf, buf + sizeof buf, scores[i]);
-      text += fmt::format("{},{},{},{},{}\n", t.lines[i], t.flow_ids[i], t.label_names[t.labels[i]],
-                          part(i), std::string_view(buf, r.ptr));
-    }
-    scores_out << text;
-    scores_out.close();
-    if (!scores_out) throw TrainError(fmt::format("--scores {}: write failed", opts.scores));
+  std::vector<HeadOutcome> done;
+  if (opts.head == "reel" || opts.head == "all") done.push_back(trainXgb(run, model::Task::kReel));
+  if (opts.head == "attack" || opts.head == "all") {
+    done.push_back(trainXgb(run, model::Task::kAttack));
   }
-  say("done in {:.2f} s", secondsSince(t_start));
+  if (opts.head == "anomaly" || opts.head == "all") done.push_back(trainAnomaly(run));
+  const double total = secondsSince(t_start);
+  appendLedger(run, done, total);
+  say("done in {:.2f} s", total);
   return 0;
 }
 
@@ -657,49 +841,81 @@ int trainAnomaly(const TrainOptions& opts) {
 
 void addTrainCommand(CLI::App& app, TrainOptions& opts) {
   CLI::App* cmd = app.add_subcommand(
-      "train",
-      "Train a model bundle from labelled flows (for now: the anomaly head, from a flow CSV)");
-  cmd->add_option("--csv", opts.csv,
-                  "Labelled flow CSV: what `edgesense replay --csv` writes plus a label column")
-      ->required();
+      "train", "Train model bundles (reel, attack, anomaly) from labelled captures or flow CSVs");
+  cmd->add_option("--pcap", opts.pcaps,
+                  "Labelled capture (pcap/pcapng); repeatable, paired in order with --labels");
+  cmd->add_option("--labels", opts.labels,
+                  "Labels file of the --pcap at the same position "
+                  "(start,end,src,dst,dport,proto,category)");
+  cmd->add_option("--csv", opts.csvs,
+                  "Labelled flow CSV: what `edgesense replay --csv` writes plus a label column; "
+                  "repeatable");
+  cmd->add_option("--cicflowmeter", opts.cicflowmeter,
+                  "CICFlowMeter CSV (CIC-IDS2017 / CSE-CIC-IDS2018 columns); repeatable");
   cmd->add_option("--label-column", opts.label_column,
-                  "The CSV's label column: benign, reel, scan, dos, ... per row")
+                  "The flow CSV's label column: benign, reel, scan, dos, bruteforce or slowdos "
+                  "per row")
       ->capture_default_str();
-  cmd->add_option("--head", opts.head, "The model to train: anomaly (an isolation forest)")
+  cmd->add_option("--head", opts.head, "reel, attack, anomaly, or all (each into OUT/<head>)")
       ->required();
   cmd->add_option("--out", opts.out,
-                  "Bundle directory to write; a bundle there is replaced in one rename")
+                  "Bundle directory to write (with --head all: the models directory); a bundle "
+                  "there is replaced in one rename")
       ->required();
-  cmd->add_option("--name", opts.name, "Bundle name (default: the head)");
+  cmd->add_option("--name", opts.name,
+                  "Bundle name (default: the head; with --head all: NAME-<head>)");
   cmd->add_option("--version", opts.version,
                   "Bundle version (default: the UTC time of training, YYYY.MM.DD-HHMMSS)");
-  cmd->add_option("--seed", opts.seed, "Seed of the split and the forest")->capture_default_str();
-  cmd->add_option("--trees", opts.trees, "Isolation trees")
+  cmd->add_option("--seed", opts.seed, "Seed of the split, the models and the sample rows")
+      ->capture_default_str();
+  cmd->add_flag("--split-by-file", opts.split_by_file,
+                "Split by input file: the last tests, the one before validates, the rest train");
+  cmd->add_option("--folds", opts.folds,
+                  "Also K-fold cross-validate (mean and sd of the test metrics in the bundle)")
+      ->check(CLI::Range(std::size_t{3}, std::size_t{20}));
+  cmd->add_option("--grid", opts.grid,
+                  "YAML hyperparameter grid for reel/attack (default: a small built-in one; "
+                  "sample: config/train-grid.yaml)");
+  cmd->add_option("--early-stopping", opts.early_stopping,
+                  "Stop boosting after N rounds without a better validation log loss (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--threads", opts.threads, "XGBoost threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--benign-fpr", opts.benign_fpr,
+                  "Attack threshold: highest benign false-positive rate on validation")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-attack-threshold", opts.min_attack_threshold, "Attack threshold floor")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--max-class-weight", opts.max_class_weight,
+                  "Cap of the inverse-frequency class weights")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e6));
+  cmd->add_option("-c,--config", opts.config,
+                  "Config file whose flows and features sections apply to --pcap inputs");
+  cmd->add_option("--trees", opts.trees, "Anomaly head: isolation trees")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
   cmd->add_option("--sample-size", opts.sample_size,
-                  "Rows each tree is grown on (psi; capped at the training rows)")
+                  "Anomaly head: rows each tree is grown on (psi; capped at the training rows)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 24));
   cmd->add_option("--threshold-fpr", opts.threshold_fpr,
-                  "Highest share of held-out benign rows at or over the alert threshold")
+                  "Anomaly head: highest share of validation benign rows at or over the threshold")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--features", opts.features,
                   "Model columns, comma-separated schema names (default: every feature)");
   cmd->add_option("--scores", opts.scores,
-                  "Also write every row's score to FILE (CSV: line, flow_id, label, part, score)");
+                  "Anomaly head: also write every row's score to FILE (CSV: row, flow, category, "
+                  "part, score)");
 }
 
 int runTrain(const TrainOptions& opts) {
   try {
-    if (opts.head != "anomaly") {
-      throw TrainError(fmt::format(
-          "--head {}: only the anomaly head can be trained here yet; make reel and attack "
-          "bundles with scripts/bundle_tools/make_bundle.py",
-          opts.head));
-    }
-    return trainAnomaly(opts);
+    return trainAll(opts);
   } catch (const std::exception& e) {
     fmt::print(stderr, "edgesense train: {}\n", e.what());
     return 1;

@@ -1,8 +1,10 @@
 // Model: the XGBoost C API behind Booster. Inference workers call predict()
 // on one shared Booster per bundle; contributions() explains the flows that
-// alert. The only file that includes xgboost/c_api.h.
+// alert; `edgesense train` boosts new models through Trainer. The only file
+// that includes xgboost/c_api.h.
 
 #include "model/xgb_booster.h"
+#include "model/xgb_trainer.h"
 
 #include <omp.h>
 #include <xgboost/c_api.h>
@@ -14,6 +16,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -231,6 +235,133 @@ void Booster::contributions(const float* rows, std::size_t n_rows, std::size_t n
     throw XgbError("XGBoost contributions: unexpected output shape");
   }
   std::copy_n(result, n_rows * num_groups_ * (n_cols + 1), out);
+}
+
+// ---- training ----
+
+TrainMatrix::TrainMatrix(std::span<const float> rows, std::size_t n_cols,
+                         std::span<const float> labels, std::span<const float> weights,
+                         int nthread) {
+  if (n_cols == 0 || rows.size() % n_cols != 0) {
+    throw std::invalid_argument("TrainMatrix: rows are not a whole number of columns");
+  }
+  n_rows_ = rows.size() / n_cols;
+  n_cols_ = n_cols;
+  if (labels.size() != n_rows_ || (!weights.empty() && weights.size() != n_rows_)) {
+    throw std::invalid_argument("TrainMatrix: one label (and weight) per row");
+  }
+  const ArrayInterface ai(rows.data(), n_rows_, n_cols);
+  char config[64];
+  std::snprintf(config, sizeof config, R"({"missing": NaN, "nthread": %d})", nthread);
+  DMatrixHandle h = nullptr;
+  check(XGDMatrixCreateFromDense(ai.buf, config, &h), "XGBoost training matrix");
+  handle_ = h;
+  try {
+    check(XGDMatrixSetFloatInfo(h, "label", labels.data(), labels.size()), "XGBoost labels");
+    if (!weights.empty()) {
+      check(XGDMatrixSetFloatInfo(h, "weight", weights.data(), weights.size()), "XGBoost weights");
+    }
+  } catch (...) {
+    XGDMatrixFree(h);
+    handle_ = nullptr;
+    throw;
+  }
+}
+
+TrainMatrix::~TrainMatrix() {
+  if (handle_) XGDMatrixFree(handle_);
+}
+
+TrainMatrix::TrainMatrix(TrainMatrix&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)),
+      n_rows_(other.n_rows_),
+      n_cols_(other.n_cols_) {}
+
+TrainMatrix& TrainMatrix::operator=(TrainMatrix&& other) noexcept {
+  if (this != &other) {
+    if (handle_) XGDMatrixFree(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+    n_rows_ = other.n_rows_;
+    n_cols_ = other.n_cols_;
+  }
+  return *this;
+}
+
+Trainer::Trainer(const TrainMatrix& train, std::span<const TrainMatrix* const> cached,
+                 const XgbParams& params) {
+  std::vector<DMatrixHandle> cache{train.handle_};
+  for (const TrainMatrix* m : cached) cache.push_back(m->handle_);
+  BoosterHandle h = nullptr;
+  check(XGBoosterCreate(cache.data(), cache.size(), &h), "XGBoost booster");
+  handle_ = h;
+  try {
+    for (const auto& [name, value] : params) {
+      check(XGBoosterSetParam(h, name.c_str(), value.c_str()),
+            "XGBoost parameter " + name + "=" + value);
+    }
+  } catch (...) {
+    XGBoosterFree(h);
+    handle_ = nullptr;
+    throw;
+  }
+}
+
+Trainer::~Trainer() {
+  if (handle_) XGBoosterFree(handle_);
+}
+
+Trainer::Trainer(Trainer&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)), rounds_(other.rounds_) {}
+
+Trainer& Trainer::operator=(Trainer&& other) noexcept {
+  if (this != &other) {
+    if (handle_) XGBoosterFree(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+    rounds_ = other.rounds_;
+  }
+  return *this;
+}
+
+void Trainer::boost(const TrainMatrix& train) {
+  check(XGBoosterUpdateOneIter(handle_, static_cast<int>(rounds_), train.handle_),
+        "XGBoost boosting round " + std::to_string(rounds_ + 1));
+  ++rounds_;
+}
+
+void Trainer::predict(const TrainMatrix& m, std::size_t rounds, std::vector<float>& out) const {
+  if (rounds > rounds_) throw std::invalid_argument("Trainer::predict: more rounds than boosted");
+  char config[160];
+  std::snprintf(config, sizeof config,
+                R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": %zu,)"
+                R"( "strict_shape": true})",
+                rounds == rounds_ ? std::size_t{0} : rounds);
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* result = nullptr;
+  check(XGBoosterPredictFromDMatrix(handle_, m.handle_, config, &shape, &dim, &result),
+        "XGBoost prediction");
+  if (dim != 2 || shape[0] != m.rows()) {
+    throw XgbError("XGBoost prediction: unexpected output shape");
+  }
+  out.assign(result, result + shape[0] * shape[1]);
+}
+
+std::string Trainer::modelJson(std::size_t rounds) const {
+  if (rounds > rounds_) throw std::invalid_argument("Trainer::modelJson: more rounds than boosted");
+  BoosterHandle h = handle_;
+  BoosterHandle sliced = nullptr;
+  if (rounds != 0 && rounds != rounds_) {
+    check(XGBoosterSlice(handle_, 0, static_cast<int>(rounds), 1, &sliced), "XGBoost slice");
+    h = sliced;
+  }
+  bst_ulong len = 0;
+  const char* buf = nullptr;
+  const int rc = XGBoosterSaveModelToBuffer(h, R"({"format": "json"})", &len, &buf);
+  std::string json;
+  if (rc == 0) json.assign(buf, len);
+  if (sliced) XGBoosterFree(sliced);
+  check(rc, "XGBoost save model");
+  return json;
 }
 
 }  // namespace edgesense::model

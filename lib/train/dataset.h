@@ -1,0 +1,104 @@
+#pragma once
+/// Dataset: labelled flow rows for `edgesense train`, assembled from any mix
+/// of inputs: labelled captures (run through the real capture pipeline, every
+/// snapshot a row, as the live pool scores every snapshot), flow CSVs that
+/// `replay --csv` wrote plus a label column, and CICFlowMeter CSVs
+/// (CIC-IDS2017 / CSE-CIC-IDS2018 columns mapped onto the schema features
+/// they share, docs/training.md). Each row keeps its category, its flow (all
+/// snapshots of one flow share a group, so a split never separates them), its
+/// input file and its IP protocol (for the reel gate).
+///
+/// Threads and lifetime: built and read by the train command's one thread;
+/// plain values. Readers throw DatasetError "FILE:LINE: reason".
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "features/schema.h"
+#include "labels/labels.h"
+#include "pipeline/rx_loop.h"
+
+namespace edgesense::train {
+
+class DatasetError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One input file (a capture with its labels file, or a CSV).
+struct SourceInfo {
+  std::string kind;  // "pcap", "csv", "cicflowmeter"
+  std::string path;
+  std::string sha256;
+  std::uint64_t bytes = 0;
+  std::string labels_path;  // pcap only
+  std::string labels_sha256;
+  std::size_t rows = 0;
+  std::size_t flows = 0;
+  /// Rows left out, by reason (CICFlowMeter labels with no category here).
+  std::map<std::string, std::size_t> skipped;
+};
+
+struct Dataset {
+  std::vector<features::FeatureVector> rows;
+  std::vector<labels::Category> category;
+  std::vector<std::uint64_t> group;  // flow identity, unique across the dataset
+  std::vector<std::uint32_t> file;   // index into sources
+  std::vector<std::uint8_t> proto;   // IP protocol number; 0 when the input has none
+  std::vector<SourceInfo> sources;
+  std::uint64_t next_group = 0;
+
+  std::size_t size() const noexcept { return rows.size(); }
+  /// Rows per category.
+  std::array<std::size_t, labels::kCategoryCount> counts() const;
+};
+
+/// The reel head's gate (inference::ScoringOptions' defaults): the flows it
+/// scores in production, so the only ones it trains on: TCP or UDP, at least
+/// 20,000 frame bytes and 10 packets both ways. A row without a protocol or
+/// without frame byte counts (CICFlowMeter) never passes.
+bool passesReelGate(const features::FeatureVector& row, std::uint8_t proto);
+/// The gate's parameters, for the bundle's training record.
+struct ReelGate {
+  std::vector<std::uint8_t> protocols;
+  std::uint64_t min_bytes;
+  std::uint64_t min_packets;
+};
+ReelGate reelGate();
+
+/// A capture (pcap/pcapng) and its labels file: every flow record the
+/// pipeline emits (interim snapshots and final records), labelled.
+void addCapture(Dataset& d, const std::string& pcap, const std::string& labels_file,
+                const pipeline::RxConfig& cfg);
+
+/// A flow CSV from `replay --csv` plus `label_column` holding category names.
+void addFlowCsv(Dataset& d, const std::string& csv, const std::string& label_column);
+
+/// A CICFlowMeter CSV (CIC-IDS2017 or CSE-CIC-IDS2018 spellings).
+void addCicFlowMeter(Dataset& d, const std::string& csv);
+
+/// The CICFlowMeter mapping, for docs and tests: our feature, the 2017 and
+/// 2018 column names, and the factor that converts the unit.
+struct CicColumn {
+  const char* feature;
+  const char* cic2017;
+  const char* cic2018;
+  double scale;   // value x scale = ours (µs -> s: 1e-6)
+  bool tcp_only;  // NaN for a flow whose Protocol is not TCP
+};
+extern const std::vector<CicColumn> kCicColumns;
+/// CICFlowMeter label -> category, or nullopt (skipped).
+std::optional<labels::Category> cicCategory(std::string_view label);
+
+/// Splits one CSV line (double quotes as Python's csv writes them). False on a
+/// stray or unterminated quote.
+bool splitCsv(std::string_view line, std::vector<std::string>& out);
+
+}  // namespace edgesense::train
