@@ -284,13 +284,14 @@ int evaluate(const EvalOptions& opts) {
       if (!names.empty()) names += ", ";
       names += std::string(features::kSchema[c].name);
     }
-    b.description = "the same models trained on " + std::to_string(cols.size()) +
+    b.description = "bundles of --baseline-models, trained on " + std::to_string(cols.size()) +
                     " session-level features only (" + names + ")";
     if (naive->attack) {
       b.attack =
           evaluation::attackMetrics(attackClasses(*naive), truth, predictionsOf(naive_flows));
     }
     if (naive->reel) b.reel = evaluation::reelMetrics(naive_flows);
+    if (naive->anomaly) b.anomaly = evaluation::anomalyMetrics(naive_flows);
     report.baselines.push_back(std::move(b));
   }
   {

@@ -122,9 +122,11 @@ std::string metricsJson(const Report& r) {
   j["flows_by_category"] = r.flows_by_category;
   Json baselines = Json::object();
   for (const BaselineResult& b : r.baselines) {
-    baselines[b.key] = {{"description", b.description},
-                        {"attack", b.attack ? attackJson(*b.attack) : Json(nullptr)},
-                        {"reel", b.reel ? reelJson(*b.reel) : Json(nullptr)}};
+    baselines[b.key] = {
+        {"description", b.description},
+        {"attack", b.attack ? attackJson(*b.attack) : Json(nullptr)},
+        {"reel", b.reel ? reelJson(*b.reel) : Json(nullptr)},
+        {"anomaly", b.anomaly ? Json{{"roc_auc", number(b.anomaly->roc_auc)}} : Json(nullptr)}};
   }
   j["baselines"] = baselines;
   Json alerts = Json::object();
@@ -176,14 +178,15 @@ std::string textSummary(const Report& r) {
     out += "anomaly head: ROC-AUC " + fmt(r.anomaly->roc_auc) + " (attack vs benign flows)\n";
   if (!r.baselines.empty()) {
     out += "\nbaselines" + std::string(27, ' ') + pad("macro-F1", 10) + pad("benign FPR", 12) +
-           pad("reel F1", 10) + "\n";
+           pad("reel F1", 10) + pad("anomaly AUC", 13) + "\n";
     out += pad("full model", 36, false) + pad(fmt(r.attack.macro_f1), 10) +
            pad(fmt(r.attack.benign_fpr, 4), 12) + pad(r.reel ? fmt(r.reel->prf.f1) : "n/a", 10) +
-           "\n";
+           pad(r.anomaly ? fmt(r.anomaly->roc_auc) : "n/a", 13) + "\n";
     for (const BaselineResult& b : r.baselines) {
       out += pad(b.title, 36, false) + pad(b.attack ? fmt(b.attack->macro_f1) : "n/a", 10) +
              pad(b.attack ? fmt(b.attack->benign_fpr, 4) : "n/a", 12) +
-             pad(b.reel ? fmt(b.reel->prf.f1) : "n/a", 10) + "\n";
+             pad(b.reel ? fmt(b.reel->prf.f1) : "n/a", 10) +
+             pad(b.anomaly ? fmt(b.anomaly->roc_auc) : "n/a", 13) + "\n";
     }
   }
   return out;

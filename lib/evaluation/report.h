@@ -45,6 +45,7 @@ struct BaselineResult {
   std::string description;  // one sentence: what it looks at
   std::optional<AttackMetrics> attack;
   std::optional<BinaryMetrics> reel;
+  std::optional<AnomalyMetrics> anomaly;
 };
 
 /// Alerting flows of one class, with its MITRE ATT&CK technique.

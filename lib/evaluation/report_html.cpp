@@ -591,13 +591,15 @@ std::string reportHtml(const Report& r) {
   if (!r.baselines.empty()) {
     std::vector<std::string> systems{"full model"};
     std::vector<std::string> colors{"#1d4ed8", "#f59e0b", "#94a3b8", "#10b981"};
-    std::vector<std::vector<double>> values{
-        {r.attack.macro_f1, r.attack.benign_fpr, r.reel ? r.reel->prf.f1 : std::nan("")}};
+    std::vector<std::vector<double>> values{{r.attack.macro_f1, r.attack.benign_fpr,
+                                             r.reel ? r.reel->prf.f1 : std::nan(""),
+                                             r.anomaly ? r.anomaly->roc_auc : std::nan("")}};
     for (const BaselineResult& b : r.baselines) {
       systems.push_back(b.title);
       values.push_back({b.attack ? b.attack->macro_f1 : std::nan(""),
                         b.attack ? b.attack->benign_fpr : std::nan(""),
-                        b.reel ? b.reel->prf.f1 : std::nan("")});
+                        b.reel ? b.reel->prf.f1 : std::nan(""),
+                        b.anomaly ? b.anomaly->roc_auc : std::nan("")});
     }
     colors.resize(systems.size(), "#10b981");
     h += "<section id=\"baselines\"><h2>Against the baselines</h2><p class=\"lead\">The same "
@@ -607,8 +609,9 @@ std::string reportHtml(const Report& r) {
     for (const BaselineResult& b : r.baselines)
       h += "<dt>" + esc(b.title) + "</dt><dd>" + esc(b.description) + "</dd>";
     h += "</dl><div class=\"row\" style=\"margin-top:16px\"><figure><figcaption>Macro-F1, benign "
-         "false-positive rate and reel F1</figcaption>" +
-         comparisonChart({"attack macro-F1", "benign FPR", "reel F1"}, systems, values, colors) +
+         "false-positive rate, reel F1, anomaly ROC-AUC</figcaption>" +
+         comparisonChart({"attack macro-F1", "benign FPR", "reel F1", "anomaly ROC-AUC"}, systems,
+                         values, colors) +
          "</figure>";
     for (const BaselineResult& b : r.baselines) {
       if (!b.attack) continue;
@@ -649,6 +652,15 @@ std::string reportHtml(const Report& r) {
 
   // Anomaly head.
   if (r.anomaly) {
+    std::vector<Series> anomaly_roc{
+        {format("isolation forest (AUC %s)", fixed(r.anomaly->roc_auc).c_str()), "#db2777",
+         rocPoints(r.anomaly->curve), false}};
+    for (const BaselineResult& b : r.baselines) {
+      if (!b.anomaly) continue;
+      anomaly_roc.push_back(
+          {format("%s (AUC %s)", b.title.c_str(), fixed(b.anomaly->roc_auc).c_str()), "#f59e0b",
+           rocPoints(b.anomaly->curve), true});
+    }
     h += "<section id=\"anomaly\"><h2>Anomaly head</h2><p class=\"lead\">" +
          format(
              "A flow's score is the highest over its snapshots; attack flows are the positives. "
@@ -658,9 +670,7 @@ std::string reportHtml(const Report& r) {
          "</p><div class=\"row\"><figure><figcaption>Score distribution, benign against "
          "attack flows</figcaption>" +
          histogramChart(*r.anomaly, 0) + "</figure><figure><figcaption>ROC curve</figcaption>" +
-         lineChart("anomaly ROC curve", "false-positive rate", "true-positive rate",
-                   {{format("isolation forest (AUC %s)", fixed(r.anomaly->roc_auc).c_str()),
-                     "#db2777", rocPoints(r.anomaly->curve), false}},
+         lineChart("anomaly ROC curve", "false-positive rate", "true-positive rate", anomaly_roc,
                    true, true) +
          "</figure></div></section>";
   }
