@@ -235,6 +235,7 @@ int evaluate(const EvalOptions& opts) {
   report.label_files = opts.labels;
   report.generated_utc = utcNow();
   report.flows = flows.size();
+  if (flows.empty()) spdlog::warn("eval: the captures hold no flow; every figure is empty");
   report.packets_per_second =
       report.wall_seconds > 0 ? static_cast<double>(report.packets) / report.wall_seconds : 0;
   for (const FlowOutcome& f : flows) ++report.flows_by_category[f.category];
