@@ -257,8 +257,7 @@ std::string confusionChart(const AttackMetrics& a, const std::string& label, dou
 }
 
 /// Overlaid histograms of the share of each group's flows per bin.
-std::string histogramChart(const AnomalyMetrics& a, double threshold_hint) {
-  (void)threshold_hint;
+std::string histogramChart(const AnomalyMetrics& a) {
   const Frame f{560, 360, 58, 16, 14, 48};
   const std::size_t bins = a.benign_histogram.size();
   std::uint64_t nb = 0, na = 0;
@@ -669,7 +668,7 @@ std::string reportHtml(const Report& r) {
              thousands(static_cast<double>(r.anomaly->alerting_attack)).c_str()) +
          "</p><div class=\"row\"><figure><figcaption>Score distribution, benign against "
          "attack flows</figcaption>" +
-         histogramChart(*r.anomaly, 0) + "</figure><figure><figcaption>ROC curve</figcaption>" +
+         histogramChart(*r.anomaly) + "</figure><figure><figcaption>ROC curve</figcaption>" +
          lineChart("anomaly ROC curve", "false-positive rate", "true-positive rate", anomaly_roc,
                    true, true) +
          "</figure></div></section>";

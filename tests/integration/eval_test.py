@@ -182,6 +182,39 @@ class Eval(unittest.TestCase):
             self.assertEqual(support[name], counts[name], name)
         self.assertGreater(counts["dos"], 0)  # seed 3 has a flood: every class is measured
 
+    def test_reel_figures_agree_with_replay_eve(self):
+        # Independently: `replay --eve` flow records carry the final
+        # snapshot's reel verdict (snapshots are cumulative, so the final one
+        # passes the gate whenever an earlier one did); category from
+        # label_flows.py; AUC by counting pairs.
+        eve = WORK / "unseen.eve.json"
+        run(OPTS.edgesense, "replay", "--models", OPTS.models, "--eve", eve, "--no-features-in-eve", self.pcap)
+        labelled = labelled_flows(self.pcap, self.labels, "unseen-reel")
+        category = {}
+        with open(labelled, newline="") as f:
+            for row in csv.DictReader(f):
+                if row["reason"] != "active_timeout":
+                    category[row["flow_id"]] = row["category"]
+        pos, neg, tp, fp, fn = [], [], 0, 0, 0
+        for line in eve.read_text().splitlines():
+            r = json.loads(line)
+            if r["event_type"] != "flow":
+                continue
+            reel = r["edgesense"]["verdict"].get("reel")
+            prob = reel["probability"] if reel else 0.0
+            said = bool(reel and reel["is_reel"])
+            truth = category[str(r["flow_id"])] == "reel"
+            (pos if truth else neg).append(prob)
+            tp += truth and said
+            fp += (not truth) and said
+            fn += truth and not said
+        auc = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg) / (len(pos) * len(neg))
+        m = self.metrics["reel"]
+        self.assertEqual(m["support"], len(pos))
+        self.assertAlmostEqual(m["precision"], tp / (tp + fp), places=12)
+        self.assertAlmostEqual(m["recall"], tp / (tp + fn), places=12)
+        self.assertAlmostEqual(m["roc_auc"], auc, places=9)
+
     def test_baselines_are_scored_on_the_same_flows(self):
         b = self.metrics["baselines"]
         self.assertEqual(set(b), {"naive_features", "rate_thresholds"})
