@@ -279,9 +279,14 @@ int evaluate(const EvalOptions& opts) {
     b.key = "naive_features";
     b.title = "naive features";
     std::string names;
-    const auto& cols = (naive->attack ? naive->attack : naive->reel)
-                           ? (naive->attack ? naive->attack : naive->reel)->featureIndices()
-                           : std::vector<std::size_t>{};
+    // The columns of the first bundle in the set (the heads share them).
+    std::vector<std::size_t> cols;
+    for (const auto* b : {&naive->attack, &naive->reel, &naive->anomaly}) {
+      if (*b) {
+        cols = (*b)->featureIndices();
+        break;
+      }
+    }
     for (std::size_t c : cols) {
       if (!names.empty()) names += ", ";
       names += std::string(features::kSchema[c].name);
