@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,7 @@ struct Series {
   std::string color;
   std::vector<std::pair<double, double>> points;  // in [0, 1]^2
   bool dashed = false;
+  std::optional<std::pair<double, double>> marker;  // the operating point at the threshold
 };
 
 std::string legend(double x, double y, const std::vector<Series>& series) {
@@ -191,6 +193,16 @@ std::string lineChart(const std::string& label, const std::string& xlabel,
         "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" "
         "stroke-linejoin=\"round\"%s/>",
         d.c_str(), ser.color.c_str(), ser.dashed ? " stroke-dasharray=\"6 4\"" : "");
+  }
+  for (const Series& ser : series) {
+    if (!ser.marker) continue;
+    s += format(
+             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5.5\" fill=\"%s\" stroke=\"#fff\" "
+             "stroke-width=\"2\"><title>",
+             f.x(ser.marker->first), f.y(ser.marker->second), ser.color.c_str()) +
+         esc(ser.name) +
+         format(" at its decision threshold: (%.3f, %.3f)</title></circle>", ser.marker->first,
+                ser.marker->second);
   }
   const double lx = legend_bottom_right ? f.x(0.42) : f.x(0.05);
   const double ly = legend_bottom_right
@@ -466,6 +478,27 @@ std::vector<std::pair<double, double>> prPoints(const std::vector<CurvePoint>& c
   return p;
 }
 
+/// (false-positive rate, recall) and (recall, precision) at the decision threshold.
+std::optional<std::pair<double, double>> rocMarker(const BinaryMetrics& m) {
+  if (m.positives == 0 || m.negatives == 0) return std::nullopt;
+  return std::make_pair(static_cast<double>(m.false_positives) / static_cast<double>(m.negatives),
+                        m.prf.recall);
+}
+
+std::optional<std::pair<double, double>> prMarker(const BinaryMetrics& m) {
+  if (m.true_positives + m.false_positives == 0) return std::nullopt;
+  return std::make_pair(m.prf.recall, m.prf.precision);
+}
+
+std::optional<std::pair<double, double>> anomalyMarker(const AnomalyMetrics& m) {
+  std::uint64_t benign = 0, attack = 0;
+  for (auto c : m.benign_histogram) benign += c;
+  for (auto c : m.attack_histogram) attack += c;
+  if (benign == 0 || attack == 0) return std::nullopt;
+  return std::make_pair(static_cast<double>(m.alerting_benign) / static_cast<double>(benign),
+                        static_cast<double>(m.alerting_attack) / static_cast<double>(attack));
+}
+
 std::string card(const std::string& value, const std::string& label, const std::string& hint = "") {
   return "<div class=\"card\"><div class=\"v\">" + esc(value) + "</div><div class=\"l\">" +
          esc(label) + "</div>" + (hint.empty() ? "" : "<div class=\"h\">" + esc(hint) + "</div>") +
@@ -623,15 +656,15 @@ std::string reportHtml(const Report& r) {
   // Reel head.
   if (r.reel) {
     std::vector<Series> roc{{format("reel head (AUC %s)", fixed(r.reel->roc_auc).c_str()),
-                             "#0d9488", rocPoints(r.reel->curve), false}};
+                             "#0d9488", rocPoints(r.reel->curve), false, rocMarker(*r.reel)}};
     std::vector<Series> pr{{format("reel head (AP %s)", fixed(r.reel->average_precision).c_str()),
-                            "#0d9488", prPoints(r.reel->curve), false}};
+                            "#0d9488", prPoints(r.reel->curve), false, prMarker(*r.reel)}};
     for (const BaselineResult& b : r.baselines) {
       if (!b.reel) continue;
       roc.push_back({format("%s (AUC %s)", b.title.c_str(), fixed(b.reel->roc_auc).c_str()),
-                     "#f59e0b", rocPoints(b.reel->curve), true});
+                     "#f59e0b", rocPoints(b.reel->curve), true, rocMarker(*b.reel)});
       pr.push_back({format("%s (AP %s)", b.title.c_str(), fixed(b.reel->average_precision).c_str()),
-                    "#f59e0b", prPoints(b.reel->curve), true});
+                    "#f59e0b", prPoints(b.reel->curve), true, prMarker(*b.reel)});
     }
     h += "<section id=\"reel\"><h2>Reel head</h2><p class=\"lead\">" +
          format(
@@ -642,9 +675,11 @@ std::string reportHtml(const Report& r) {
              fixed(r.reel->prf.f1).c_str(),
              thousands(static_cast<double>(r.reel->prf.support)).c_str(),
              thousands(static_cast<double>(r.reel->scored)).c_str()) +
-         "</p><div class=\"row\"><figure><figcaption>ROC curve</figcaption>" +
+         "</p><div class=\"row\"><figure><figcaption>ROC curve <span>(dot: the decision "
+         "threshold)</span></figcaption>" +
          lineChart("reel ROC curve", "false-positive rate", "true-positive rate", roc, true, true) +
-         "</figure><figure><figcaption>Precision&#8211;recall curve</figcaption>" +
+         "</figure><figure><figcaption>Precision&#8211;recall curve <span>(dot: the decision "
+         "threshold)</span></figcaption>" +
          lineChart("reel precision-recall curve", "recall", "precision", pr, false, false) +
          "</figure></div></section>";
   }
@@ -653,12 +688,12 @@ std::string reportHtml(const Report& r) {
   if (r.anomaly) {
     std::vector<Series> anomaly_roc{
         {format("isolation forest (AUC %s)", fixed(r.anomaly->roc_auc).c_str()), "#db2777",
-         rocPoints(r.anomaly->curve), false}};
+         rocPoints(r.anomaly->curve), false, anomalyMarker(*r.anomaly)}};
     for (const BaselineResult& b : r.baselines) {
       if (!b.anomaly) continue;
       anomaly_roc.push_back(
           {format("%s (AUC %s)", b.title.c_str(), fixed(b.anomaly->roc_auc).c_str()), "#f59e0b",
-           rocPoints(b.anomaly->curve), true});
+           rocPoints(b.anomaly->curve), true, anomalyMarker(*b.anomaly)});
     }
     h += "<section id=\"anomaly\"><h2>Anomaly head</h2><p class=\"lead\">" +
          format(
@@ -668,7 +703,9 @@ std::string reportHtml(const Report& r) {
              thousands(static_cast<double>(r.anomaly->alerting_attack)).c_str()) +
          "</p><div class=\"row\"><figure><figcaption>Score distribution, benign against "
          "attack flows</figcaption>" +
-         histogramChart(*r.anomaly) + "</figure><figure><figcaption>ROC curve</figcaption>" +
+         histogramChart(*r.anomaly) +
+         "</figure><figure><figcaption>ROC curve <span>(dot: the decision "
+         "threshold)</span></figcaption>" +
          lineChart("anomaly ROC curve", "false-positive rate", "true-positive rate", anomaly_roc,
                    true, true) +
          "</figure></div></section>";

@@ -29,6 +29,8 @@ BinaryMetrics binary(std::span<const Scored> scored, const std::vector<bool>& pr
     if (pos && !predicted[i]) ++fn;
   }
   m.prf = prf(tp, fp, fn);
+  m.true_positives = tp;
+  m.false_positives = fp;
   const std::vector<CurvePoint> full = curve({scored.begin(), scored.end()});
   m.roc_auc = rocAuc(full);
   m.average_precision = averagePrecision(full);

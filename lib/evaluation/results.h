@@ -41,7 +41,9 @@ struct BinaryMetrics {
   std::vector<CurvePoint> curve;  // thinned for drawing
   std::uint64_t positives = 0;
   std::uint64_t negatives = 0;
-  std::uint64_t scored = 0;  // flows the head scored
+  std::uint64_t true_positives = 0;   // at the decision threshold
+  std::uint64_t false_positives = 0;  // at the decision threshold
+  std::uint64_t scored = 0;           // flows the head scored
 };
 
 /// Reel head over every flow: positive = category reel; prediction = the
