@@ -186,6 +186,8 @@ int evaluate(const EvalOptions& opts) {
     const config::InferenceConfig& inf = file_cfg.inference;
     pool_cfg.workers = inf.workers;
     pool_cfg.batch_size = inf.batch_size;
+    pool_cfg.max_wait = std::chrono::microseconds(static_cast<std::int64_t>(inf.max_wait * 1e6));
+    pool_cfg.queue_capacity = inf.queue_capacity;
     pool_cfg.scoring.reel_protocols.clear();
     for (const std::string& proto : inf.reel_gate.protocols)
       pool_cfg.scoring.reel_protocols.push_back(config::ipProtocolNumber(proto));

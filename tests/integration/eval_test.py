@@ -247,6 +247,16 @@ class Eval(unittest.TestCase):
         self.assertEqual(one, {k: v for k, v in self.metrics.items()
                                if k not in ("packets_per_second", "wall_seconds")})
 
+    def test_config_supplies_models_and_workers(self):
+        cfg = WORK / "eval.yaml"
+        cfg.write_text(f"inference:\n  models_dir: {OPTS.models}\n  workers: 1\n")
+        out = WORK / "report-config"
+        evaluate("-c", cfg, "--pcap", self.pcap, "--labels", self.labels, "--report", out)
+        m = json.loads((out / "metrics.json").read_text())
+        self.assertEqual(m["attack"], self.metrics["attack"])
+        self.assertEqual(m["reel"], self.metrics["reel"])
+        self.assertEqual(m["models"], self.metrics["models"])
+
     def test_pairs_add_up(self):
         # Two pairs (here the same capture twice): every count doubles, every
         # ratio stays.
