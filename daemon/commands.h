@@ -86,4 +86,18 @@ struct TrainOptions {
 void addTrainCommand(CLI::App& app, TrainOptions& opts);
 int runTrain(const TrainOptions& opts);
 
+/// `edgesense eval`: labelled captures through the models, measured.
+struct EvalOptions {
+  std::vector<std::string> pcaps;         // --pcap, repeatable
+  std::vector<std::string> labels;        // --labels, one per --pcap, in order
+  std::optional<std::string> models_dir;  // unset: the config's, else the shipped models
+  std::string baseline_models;            // naive-feature bundles; empty: none
+  std::string report;                     // directory for metrics.json and report.html
+  std::optional<unsigned> workers;        // 2
+  std::string config;
+};
+
+void addEvalCommand(CLI::App& app, EvalOptions& opts);
+int runEval(const EvalOptions& opts);
+
 }  // namespace edgesense::daemon

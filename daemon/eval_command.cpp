@@ -1,0 +1,366 @@
+// `edgesense eval`: each labelled capture replayed through the same pipeline
+// as `replay` (RxLoop -> InferencePool), with an OutcomeCollector at the end
+// instead of EVE output; then the figures, the baselines, metrics.json,
+// report.html and a text summary.
+
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/packet_source.h"
+#include "commands.h"
+#include "config/config.h"
+#include "evaluation/rate_baseline.h"
+#include "evaluation/report.h"
+#include "evaluation/results.h"
+#include "inference/pool.h"
+#include "labels/labels.h"
+#include "output/alerts.h"
+#include "pipeline/rx_loop.h"
+
+namespace edgesense::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using evaluation::FlowOutcome;
+
+/// Sample of final feature vectors per category for the SHAP chart: enough
+/// for stable means, few enough to explain in a second or two.
+constexpr std::size_t kShapSamplesPerCategory = 200;
+
+/// Bad input: one message naming the file, exit status 1.
+class EvalError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One capture replayed with one model set.
+struct Pass {
+  std::vector<FlowOutcome> outcomes;
+  std::vector<evaluation::FeatureSample> samples;
+  std::unordered_map<std::string, std::uint64_t> alerting;
+  std::uint64_t packets = 0;
+  std::uint64_t snapshots = 0;
+  double wall_seconds = 0;
+};
+
+Pass replayScored(const std::string& pcap, const labels::LabelSet& labels,
+                  const std::shared_ptr<inference::ModelSet>& models,
+                  const pipeline::RxConfig& rx_cfg, const inference::PoolConfig& pool_cfg) {
+  std::unique_ptr<capture::PacketSource> source;
+  try {
+    source = capture::openFiles({pcap});
+  } catch (const std::exception& e) {
+    throw EvalError(e.what());
+  }
+  inference::ModelRegistry registry;
+  registry.publish(models);
+  evaluation::OutcomeCollector collector(
+      [&labels](const features::FlowRecord& r) {
+        return std::string(labels::categoryName(labels.classify(r)));
+      },
+      pool_cfg.scoring, kShapSamplesPerCategory);
+  inference::InferencePool pool(pool_cfg, registry, collector);
+  pipeline::RxLoop rx(rx_cfg, *source, pool);
+  const auto t0 = std::chrono::steady_clock::now();
+  rx.run(std::stop_token{});
+  pool.drain();
+  Pass pass;
+  pass.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const std::string& w : source->takeWarnings()) spdlog::warn("{}", w);
+  if (pool.stats().dropped.load() > 0) {
+    throw EvalError(pcap + ": " + std::to_string(pool.stats().dropped.load()) +
+                    " records dropped by the inference queue");
+  }
+  pass.packets = rx.stats().packets;
+  pass.snapshots = collector.snapshots();
+  pass.outcomes = std::move(collector.outcomes());
+  pass.samples = std::move(collector.samples());
+  pass.alerting = collector.alertingSnapshots();
+  return pass;
+}
+
+std::shared_ptr<inference::ModelSet> loadModels(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw EvalError("models directory " + dir + ": not a directory");
+  try {
+    return inference::loadModelSet(dir);
+  } catch (const std::exception& e) {
+    throw EvalError(e.what());
+  }
+}
+
+std::vector<std::string> attackClasses(const inference::ModelSet& m) {
+  if (m.attack) return m.attack->classes();
+  return {labels::kAttackClasses.begin(), labels::kAttackClasses.end()};
+}
+
+std::vector<std::string> truthsOf(const std::vector<FlowOutcome>& flows) {
+  std::vector<std::string> t;
+  t.reserve(flows.size());
+  for (const FlowOutcome& f : flows) t.push_back(evaluation::attackTruth(f.category));
+  return t;
+}
+
+std::vector<std::string> predictionsOf(const std::vector<FlowOutcome>& flows) {
+  std::vector<std::string> p;
+  p.reserve(flows.size());
+  for (const FlowOutcome& f : flows) p.push_back(f.attack_predicted);
+  return p;
+}
+
+std::string utcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+void writeFile(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.flush();
+  if (!out) throw EvalError(path.string() + ": cannot write");
+}
+
+int evaluate(const EvalOptions& opts) {
+  if (opts.pcaps.size() != opts.labels.size()) {
+    throw EvalError("--pcap and --labels go in pairs: " + std::to_string(opts.pcaps.size()) +
+                    " captures, " + std::to_string(opts.labels.size()) + " labels files");
+  }
+  for (const std::string& p : opts.pcaps) {
+    if (!fs::is_regular_file(p)) throw EvalError(p + ": no such capture file");
+    // Every capture is checked before the first replay, so a bad one fails at once.
+    try {
+      capture::openFiles({p});
+    } catch (const std::exception& e) {
+      throw EvalError(e.what());
+    }
+  }
+
+  config::Config file_cfg;
+  const bool have_cfg = !opts.config.empty();
+  if (have_cfg) {
+    const config::LoadResult loaded = config::load(opts.config);
+    for (const config::Problem& p : loaded.problems)
+      std::fprintf(stderr, "%s\n", config::format(p).c_str());
+    if (!loaded.ok()) return 1;
+    file_cfg = loaded.config;
+  }
+  std::vector<labels::LabelSet> label_sets;
+  for (const std::string& l : opts.labels) {
+    try {
+      label_sets.push_back(labels::LabelSet::load(l));
+    } catch (const labels::LabelError& e) {
+      throw EvalError(e.what());
+    }
+  }
+  const std::string models_dir = opts.models_dir.value_or(have_cfg ? file_cfg.inference.models_dir
+                                                                   : EDGESENSE_DEFAULT_MODELS_DIR);
+  const std::shared_ptr<inference::ModelSet> models = loadModels(models_dir);
+  std::shared_ptr<inference::ModelSet> naive;
+  if (!opts.baseline_models.empty()) naive = loadModels(opts.baseline_models);
+  std::error_code ec;
+  fs::create_directories(opts.report, ec);
+  if (ec || !fs::is_directory(opts.report))
+    throw EvalError("report directory " + opts.report + ": " + ec.message());
+
+  pipeline::RxConfig rx_cfg;
+  inference::PoolConfig pool_cfg;
+  if (have_cfg) {
+    rx_cfg.flows = file_cfg.toFlowConfig();
+    rx_cfg.features = file_cfg.toFeatureParams();
+    rx_cfg.hosts = file_cfg.toHostTableConfig();
+    const config::InferenceConfig& inf = file_cfg.inference;
+    pool_cfg.workers = inf.workers;
+    pool_cfg.batch_size = inf.batch_size;
+    pool_cfg.max_wait = std::chrono::microseconds(static_cast<std::int64_t>(inf.max_wait * 1e6));
+    pool_cfg.queue_capacity = inf.queue_capacity;
+    pool_cfg.scoring.reel_protocols.clear();
+    for (const std::string& proto : inf.reel_gate.protocols)
+      pool_cfg.scoring.reel_protocols.push_back(config::ipProtocolNumber(proto));
+    pool_cfg.scoring.reel_min_bytes = inf.reel_gate.min_bytes;
+    pool_cfg.scoring.reel_min_packets = inf.reel_gate.min_packets;
+    pool_cfg.scoring.reel_threshold = inf.thresholds.reel;
+    pool_cfg.scoring.attack_threshold = inf.thresholds.attack;
+    pool_cfg.scoring.anomaly_threshold = inf.thresholds.anomaly;
+  }
+  if (opts.workers) pool_cfg.workers = *opts.workers;
+  pool_cfg.block_when_full =
+      true;  // every snapshot is scored: nothing lost, same figures every run
+
+  // The models, capture by capture; then the naive baseline on the same captures.
+  evaluation::Report report;
+  std::vector<FlowOutcome> flows;
+  std::vector<evaluation::FeatureSample> samples;
+  std::unordered_map<std::string, std::uint64_t> alerting;
+  std::vector<std::string> rate_predicted;
+  std::vector<FlowOutcome> naive_flows;
+  for (std::size_t i = 0; i < opts.pcaps.size(); ++i) {
+    spdlog::info("eval: replaying {} with {}", opts.pcaps[i], models_dir);
+    Pass pass = replayScored(opts.pcaps[i], label_sets[i], models, rx_cfg, pool_cfg);
+    report.packets += pass.packets;
+    report.snapshots += pass.snapshots;
+    report.wall_seconds += pass.wall_seconds;
+    // Host rates are per capture: hosts and clocks of two captures do not mix.
+    for (std::string& p : evaluation::rateBaseline(pass.outcomes))
+      rate_predicted.push_back(std::move(p));
+    for (auto& [name, n] : pass.alerting) alerting[name] += n;
+    if (naive) {
+      spdlog::info("eval: replaying {} with the baseline models {}", opts.pcaps[i],
+                   opts.baseline_models);
+      Pass base = replayScored(opts.pcaps[i], label_sets[i], naive, rx_cfg, pool_cfg);
+      if (base.outcomes.size() != pass.outcomes.size()) {
+        throw EvalError(opts.pcaps[i] + ": the baseline replay saw " +
+                        std::to_string(base.outcomes.size()) + " flows, the first " +
+                        std::to_string(pass.outcomes.size()));
+      }
+      for (FlowOutcome& f : base.outcomes) naive_flows.push_back(std::move(f));
+    }
+    for (FlowOutcome& f : pass.outcomes) flows.push_back(std::move(f));
+    for (auto& s : pass.samples) samples.push_back(std::move(s));
+  }
+
+  // The figures.
+  report.captures = opts.pcaps;
+  report.label_files = opts.labels;
+  report.generated_utc = utcNow();
+  report.flows = flows.size();
+  if (flows.empty()) spdlog::warn("eval: the captures hold no flow; every figure is empty");
+  report.packets_per_second =
+      report.wall_seconds > 0 ? static_cast<double>(report.packets) / report.wall_seconds : 0;
+  for (const FlowOutcome& f : flows) ++report.flows_by_category[f.category];
+  const auto addInfo = [&report](const char* head, const std::shared_ptr<const model::Bundle>& b) {
+    if (b) report.models.push_back({head, b->name(), b->version()});
+  };
+  addInfo("attack", models->attack);
+  addInfo("reel", models->reel);
+  addInfo("anomaly", models->anomaly);
+
+  const std::vector<std::string> classes = attackClasses(*models);
+  const std::vector<std::string> truth = truthsOf(flows);
+  report.attack = evaluation::attackMetrics(classes, truth, predictionsOf(flows));
+  if (models->reel) report.reel = evaluation::reelMetrics(flows);
+  if (models->anomaly) report.anomaly = evaluation::anomalyMetrics(flows);
+  if (models->attack) report.attack_shap = evaluation::meanAbsShap(*models->attack, samples);
+  if (models->reel) report.reel_shap = evaluation::meanAbsShap(*models->reel, samples);
+
+  for (std::size_t c = 1; c < classes.size(); ++c) {
+    evaluation::TechniqueCount t;
+    t.class_name = classes[c];
+    const output::AlertClass ac = output::alertClass(classes[c], c);
+    const model::MitreEntry* m = models->attack ? models->attack->mitre(c) : nullptr;
+    t.technique_id = m ? m->technique_id : ac.mitre_technique_id;
+    t.technique = m ? m->technique : ac.mitre_technique;
+    t.tactic = m ? m->tactic : ac.mitre_tactic;
+    for (const FlowOutcome& f : flows) t.flows += f.attack_predicted == classes[c] ? 1 : 0;
+    report.techniques.push_back(std::move(t));
+  }
+  if (models->anomaly) {
+    evaluation::TechniqueCount t;
+    t.class_name = "anomaly";
+    t.technique = "no technique: unlike benign traffic";
+    for (const FlowOutcome& f : flows) t.flows += f.anomaly_alert ? 1 : 0;
+    report.techniques.push_back(std::move(t));
+  }
+
+  if (naive) {
+    evaluation::BaselineResult b;
+    b.key = "naive_features";
+    b.title = "naive features";
+    std::string names;
+    // The columns of the first bundle in the set (the heads share them).
+    std::vector<std::size_t> cols;
+    for (const auto* b : {&naive->attack, &naive->reel, &naive->anomaly}) {
+      if (*b) {
+        cols = (*b)->featureIndices();
+        break;
+      }
+    }
+    for (std::size_t c : cols) {
+      if (!names.empty()) names += ", ";
+      names += std::string(features::kSchema[c].name);
+    }
+    b.description = "bundles of --baseline-models, trained on " + std::to_string(cols.size()) +
+                    " session-level features only (" + names + ")";
+    if (naive->attack) {
+      b.attack =
+          evaluation::attackMetrics(attackClasses(*naive), truth, predictionsOf(naive_flows));
+    }
+    if (naive->reel) b.reel = evaluation::reelMetrics(naive_flows);
+    if (naive->anomaly) b.anomaly = evaluation::anomalyMetrics(naive_flows);
+    report.baselines.push_back(std::move(b));
+  }
+  {
+    evaluation::BaselineResult b;
+    b.key = "rate_thresholds";
+    b.title = "per-host rate thresholds";
+    const evaluation::RateThresholds t;
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "FastNetMon-style per-host rates over %.0f s windows: dos when a responder "
+                  "receives >= %.0f packets/s with >= %.0f%% SYN, >= %.0f packets/s, or >= %.0f "
+                  "new flows/s; scan when an initiator opens >= %.0f flows/s to >= %.0f ports",
+                  t.window_s, t.dst_pps, t.syn_share * 100, t.dst_pps_any, t.dst_flows_per_s,
+                  t.src_flows_per_s, t.src_distinct_ports);
+    b.description = buf;
+    b.attack = evaluation::attackMetrics(classes, truth, rate_predicted);
+    report.baselines.push_back(std::move(b));
+  }
+
+  const fs::path dir(opts.report);
+  writeFile(dir / "metrics.json", evaluation::metricsJson(report));
+  writeFile(dir / "report.html", evaluation::reportHtml(report));
+  const std::string text = evaluation::textSummary(report);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::printf("\nwrote %s and %s\n", (dir / "metrics.json").c_str(), (dir / "report.html").c_str());
+  return 0;
+}
+
+}  // namespace
+
+void addEvalCommand(CLI::App& app, EvalOptions& opts) {
+  CLI::App* cmd =
+      app.add_subcommand("eval",
+                         "Replay labelled captures through the models and measure them: text, "
+                         "metrics.json and an HTML report");
+  cmd->add_option("--pcap", opts.pcaps, "Capture file (repeatable; pairs with --labels in order)")
+      ->required();
+  cmd->add_option("--labels", opts.labels,
+                  "Labels CSV start,end,src,dst,dport,proto,category (one per --pcap)")
+      ->required();
+  cmd->add_option("--models", opts.models_dir,
+                  "Models directory: reel/, attack/, anomaly/ (default: the shipped models)");
+  cmd->add_option("--baseline-models", opts.baseline_models,
+                  "Models directory of the naive-feature baseline bundles, scored on the same "
+                  "flows for comparison");
+  cmd->add_option("--report", opts.report, "Directory for metrics.json and report.html (created)")
+      ->required();
+  cmd->add_option("--workers", opts.workers, "Inference worker threads (default 2)")
+      ->check(CLI::Range(1u, 64u));
+  cmd->add_option("-c,--config", opts.config,
+                  "YAML config (flows, inference sections); options given here win");
+}
+
+int runEval(const EvalOptions& opts) {
+  try {
+    return evaluate(opts);
+  } catch (const EvalError& e) {
+    std::fprintf(stderr, "edgesense eval: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace edgesense::daemon
