@@ -26,6 +26,7 @@
 #include "inference/pool.h"
 #include "inference/reloader.h"
 #include "logging.h"
+#include "metrics/metrics.h"
 #include "output/eve_output.h"
 #include "output/line_sink.h"
 #include "pipeline/rx_loop.h"
@@ -80,6 +81,18 @@ class SharedSubmit final : public features::RecordSink {
  private:
   std::mutex mutex_;
   features::RecordSink& next_;
+};
+
+/// Hands scored records on to a target set after construction: the pool
+/// starts before the metrics endpoint that wraps the output exists (the
+/// endpoint reads the pool's stats, so the pool must outlive it).
+class ForwardSink final : public inference::ScoredSink {
+ public:
+  void onScored(inference::ScoredRecord&& r) override { target_->onScored(std::move(r)); }
+  void setTarget(inference::ScoredSink& target) { target_ = &target; }
+
+ private:
+  inference::ScoredSink* target_ = nullptr;
 };
 
 /// One capture thread: its handle, its loop (and flow table), its thread.
@@ -195,7 +208,8 @@ int runDaemon(const RunOptions& opts) {
   output::EveOutput out(std::move(lines),
                         output::EveOutputOptions{cfg.alerts.flow_records, true,
                                                  micros(cfg.alerts.aggregation_window)});
-  inference::InferencePool pool(poolConfig(cfg.inference), registry, out);
+  ForwardSink to_output;  // -> metrics -> out, set before any record is submitted
+  inference::InferencePool pool(poolConfig(cfg.inference), registry, to_output);
   SharedSubmit shared(pool);
   features::RecordSink& submit =
       captures.size() > 1 ? static_cast<features::RecordSink&>(shared) : pool;
@@ -219,16 +233,6 @@ int runDaemon(const RunOptions& opts) {
     Capture& c = *captures[i];
     c.loop = std::make_unique<pipeline::RxLoop>(rx_cfg, *c.source, submit);
   }
-  for (std::size_t i = 0; i < captures.size(); ++i) {
-    Capture& c = *captures[i];
-    c.thread = std::jthread([&c, i](std::stop_token stop) {
-      const std::string name = "rx-" + std::to_string(i);
-      pthread_setname_np(pthread_self(), name.c_str());
-      c.loop->run(stop);
-      c.done.store(true, std::memory_order_release);
-    });
-  }
-
   // Totals over every capture thread, as last published.
   auto totals = [&captures] {
     pipeline::RxSnapshot sum;
@@ -276,7 +280,53 @@ int runDaemon(const RunOptions& opts) {
                std::chrono::milliseconds(std::llround(cfg.capture.read_timeout * 1e4)));
   Watchdog watchdog(std::move(probes), timing);
 
-  // metrics: (wired once lib/metrics lands) -- see the single wiring point below.
+  // Metrics: read at scrape time from what the stages publish.
+  metrics::Sources sources;
+  sources.capture = [&captures] {
+    std::vector<metrics::CaptureSample> samples;
+    for (const auto& c : captures) {
+      const pipeline::RxSnapshot s = c->loop->published();
+      metrics::CaptureSample m;
+      m.interface = c->interface;
+      m.thread = c->index;
+      m.packets = s.rx.packets;
+      m.bytes = s.rx.bytes;
+      m.kernel_drops = s.source.kernel_dropped;
+      m.interface_drops = s.source.if_dropped;
+      m.decode_errors = s.rx.decode_errors;
+      m.flows = s.flows;
+      m.hosts = s.hosts;
+      samples.push_back(std::move(m));
+    }
+    return samples;
+  };
+  sources.pool = &pool.stats();
+  sources.queue_depth = [&pool] { return pool.queueDepth(); };
+  sources.output = &out.stats();
+  sources.reloads = &reloader.stats();
+  sources.models = &registry;
+  sources.healthy = [&watchdog] { return watchdog.healthy(); };
+  std::unique_ptr<metrics::Metrics> exporter;
+  try {
+    exporter = std::make_unique<metrics::Metrics>(cfg.metrics, std::move(sources));
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  to_output.setTarget(exporter->wrap(out));
+  if (exporter->port() != 0)
+    spdlog::info("metrics on http://{}{}", cfg.metrics.listen, cfg.metrics.path);
+
+  // Capture starts last: everything downstream is in place.
+  for (std::size_t i = 0; i < captures.size(); ++i) {
+    Capture& c = *captures[i];
+    c.thread = std::jthread([&c, i](std::stop_token stop) {
+      const std::string name = "rx-" + std::to_string(i);
+      pthread_setname_np(pthread_self(), name.c_str());
+      c.loop->run(stop);
+      c.done.store(true, std::memory_order_release);
+    });
+  }
 
   spdlog::info(
       "capturing on {} ({} capture thread{}), models {} (generation {}), running as uid {}", where,
