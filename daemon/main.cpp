@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   addCheckConfigCommand(app, check_config);
   TrainOptions train;
   addTrainCommand(app, train);
+  RunOptions run;
+  addRunCommand(app, run);
 
   try {
     app.parse(argc, argv);
@@ -35,5 +37,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("features")) return runFeatures(features);
   if (app.got_subcommand("check-config")) return runCheckConfig(check_config);
   if (app.got_subcommand("train")) return runTrain(train);
+  if (app.got_subcommand("run")) return runDaemon(run);
   return 2;
 }
