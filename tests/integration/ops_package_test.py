@@ -4,7 +4,8 @@
 Builds the .deb with scripts/package, checks its control data and contents,
 installs it with dpkg -i, checks what it installed and made (files, the
 edgesense system user and group, the state and log directories, the models
-link), runs the installed binary with the installed config, verifies the
+link), runs the installed binary with the installed config (replay, and
+`run` started as the unit starts it: ready, reload, stop), verifies the
 installed unit with systemd-analyze, rotates logs with the installed
 logrotate snippet as the service user, installs it again over itself, then
 purges it and checks that the machine is as it was.
@@ -16,14 +17,19 @@ remove them.
 """
 import argparse
 import grp
+import json
 import os
 import pwd
 import re
 import shutil
+import signal
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 failures = []
 
@@ -96,6 +102,105 @@ def owner_and_mode(path):
     return pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name, stat.S_IMODE(st.st_mode)
 
 
+def start_like_the_unit(user):
+    """The installed daemon with the installed config, started as the unit
+    starts it: user edgesense, ambient CAP_NET_RAW and CAP_NET_ADMIN only,
+    no_new_privs, UMask 0027, a NOTIFY_SOCKET, cwd /. No systemd runs here,
+    so this stands in for `systemctl start`. The config captures on eth0:
+    a network namespace of our own has an eth0 (a veth) and ping traffic on
+    it; nothing outside the namespace is touched."""
+    tag = f"esp{os.getpid() % 100000}"
+    ns = f"{tag}-ns"
+    ns_peer = f"{tag}-peer"
+    daemon = None
+    work = tempfile.mkdtemp(prefix="edgesense-package-")
+    notify_path = os.path.join(work, "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        os.chmod(work, 0o755)
+        sock.bind(notify_path)
+        os.chmod(notify_path, 0o777)
+        sock.settimeout(0.2)
+        for n in (ns, ns_peer):
+            subprocess.run(["ip", "netns", "add", n], check=True)
+            subprocess.run(["ip", "-n", n, "link", "set", "lo", "up"], check=True)
+        subprocess.run(["ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name",
+                        "peer0", "netns", ns_peer], check=True)
+        for n, ifname, addr in [(ns, "eth0", "192.0.2.1"), (ns_peer, "peer0", "192.0.2.2")]:
+            subprocess.run(["ip", "-n", n, "addr", "add", addr + "/24", "dev", ifname], check=True)
+            subprocess.run(["ip", "-n", n, "link", "set", ifname, "up"], check=True)
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": notify_path,
+               "WATCHDOG_USEC": "30000000"}
+        log = open(os.path.join(work, "daemon.log"), "w+")
+        daemon = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "setpriv", "--reuid", str(user.pw_uid),
+             "--regid", str(user.pw_gid), "--clear-groups",
+             "--inh-caps=-all,+net_raw,+net_admin", "--ambient-caps=-all,+net_raw,+net_admin",
+             "--bounding-set=-all,+net_raw,+net_admin", "--no-new-privs",
+             "/usr/bin/edgesense", "run", "-c", "/etc/edgesense/edgesense.yaml"],
+            env=env, cwd="/", stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=lambda: os.umask(0o027))
+        messages = []
+        deadline = time.monotonic() + 30
+        while "READY=1" not in messages and time.monotonic() < deadline and daemon.poll() is None:
+            try:
+                messages.extend(sock.recv(4096).decode().split("\n"))
+            except socket.timeout:
+                pass
+        if not check("READY=1" in messages,
+                     "the installed daemon did not get ready: " + open(log.name).read()[-3000:]):
+            return
+        # Keep reading the socket, as systemd does, so sd_notify never blocks.
+        reader_stop = threading.Event()
+
+        def drain():
+            while not reader_stop.is_set():
+                try:
+                    messages.extend(sock.recv(4096).decode().split("\n"))
+                except socket.timeout:
+                    pass
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        r = subprocess.run(["ip", "netns", "exec", ns_peer, "ping", "-q", "-c", "20", "-i", "0.05",
+                            "192.0.2.1"], capture_output=True, text=True)
+        check(r.returncode == 0, f"ping to the sensor's eth0: {r.stdout}{r.stderr}")
+        r = subprocess.run(["ip", "netns", "exec", ns, "curl", "-sS", "-o", "/dev/null", "-w",
+                            "%{http_code}", "http://127.0.0.1:9750/healthz"],
+                           capture_output=True, text=True)
+        check(r.stdout == "200", f"/healthz of the installed daemon: {r.stdout} {r.stderr}")
+        daemon.send_signal(signal.SIGHUP)  # ExecReload
+        deadline = time.monotonic() + 15
+        while "models reloaded" not in open(log.name).read() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        check("models reloaded" in open(log.name).read(),
+              "SIGHUP did not reload the models from /var/lib/edgesense/models")
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            status = daemon.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            status = None
+        reader_stop.set()
+        reader.join()
+        check(status == 0, f"the installed daemon's exit status on SIGTERM: {status}: "
+              + open(log.name).read()[-3000:])
+        check("STOPPING=1" in messages, "no STOPPING=1 from the installed daemon")
+        eve = "/var/log/edgesense/eve.json"
+        if check(os.path.exists(eve), "the installed daemon wrote no " + eve):
+            check(owner_and_mode(eve) == ("edgesense", "edgesense", 0o640),
+                  f"{eve}: {owner_and_mode(eve)}, expected edgesense:edgesense 0640")
+            records = [json.loads(line) for line in open(eve) if line.strip()]
+            check(any(r.get("event_type") == "flow" and "verdict" in r.get("edgesense", {})
+                      for r in records), f"{eve} has no scored flow record: {records[:2]}")
+    finally:
+        if daemon is not None and daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+        sock.close()
+        for n in (ns, ns_peer):
+            subprocess.run(["ip", "netns", "del", n], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def check_installed(args):
     for f in INSTALLED_FILES:
         check(os.path.isfile(f), f"dpkg -i did not install {f}")
@@ -137,6 +242,9 @@ def check_installed(args):
             if r.returncode == 0:
                 eve = open(os.path.join(tmp, "eve.json")).read()
                 check('"verdict"' in eve, f"installed replay ({label}): no verdicts in EVE")
+
+    # The installed daemon, configured as installed, started as the unit would.
+    start_like_the_unit(user)
 
     # The installed unit, as systemd itself would read it.
     r = run("systemd-analyze", "verify", "/lib/systemd/system/edgesense.service")
