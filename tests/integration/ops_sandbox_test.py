@@ -159,7 +159,9 @@ run:
         pid = int(subprocess.run(["pgrep", "-f", "-n", f"^{re.escape(edgesense)} run -c"],
                                  capture_output=True, text=True).stdout.split()[0])
         os.kill(pid, signal.SIGHUP)
-        time.sleep(2)
+        deadline = time.monotonic() + 30
+        while "models reloaded" not in open(log.name).read() and time.monotonic() < deadline:
+            time.sleep(0.2)
         os.kill(pid, signal.SIGTERM)
         status = daemon.wait(timeout=60)
         check(status == 0, "exit status under strace: " + open(log.name).read()[-3000:])
