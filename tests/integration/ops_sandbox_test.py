@@ -156,8 +156,11 @@ run:
         check(r.returncode == 0, f"ping: {r.stdout}{r.stderr}")
         for path in ("/metrics", "/api/v1/models", "/healthz"):
             check(curl(path).returncode == 0, f"GET {path} failed")
-        pid = int(subprocess.run(["pgrep", "-f", "-n", f"^{re.escape(edgesense)} run -c"],
-                                 capture_output=True, text=True).stdout.split()[0])
+        # The daemon is strace's child: find it by its own command line, which
+        # names this test's config (other tests may run edgesense meanwhile).
+        pid = int(subprocess.run(
+            ["pgrep", "-f", "-x", f"{re.escape(edgesense)} run -c {re.escape(config)}"],
+            capture_output=True, text=True).stdout.split()[0])
         os.kill(pid, signal.SIGHUP)
         deadline = time.monotonic() + 30
         while "models reloaded" not in open(log.name).read() and time.monotonic() < deadline:
