@@ -38,6 +38,14 @@ struct ReplayOptions {
 void addReplayCommand(CLI::App& app, ReplayOptions& opts);
 int runReplay(const ReplayOptions& opts);
 
+/// `edgesense run`: the live daemon; everything else comes from the config.
+struct RunOptions {
+  std::string config = "/etc/edgesense/edgesense.yaml";
+};
+
+void addRunCommand(CLI::App& app, RunOptions& opts);
+int runDaemon(const RunOptions& opts);
+
 struct FeaturesOptions {
   bool hash = false;
   bool markdown = false;

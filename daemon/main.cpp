@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   addTrainCommand(app, train);
   EvalOptions eval;
   addEvalCommand(app, eval);
+  RunOptions run;
+  addRunCommand(app, run);
 
   try {
     app.parse(argc, argv);
@@ -38,5 +40,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("check-config")) return runCheckConfig(check_config);
   if (app.got_subcommand("train")) return runTrain(train);
   if (app.got_subcommand("eval")) return runEval(eval);
+  if (app.got_subcommand("run")) return runDaemon(run);
   return 2;
 }

@@ -67,10 +67,16 @@ struct LiveOptions {
   int buffer_size = 64 << 20;  // kernel ring, bytes
   bool immediate = false;      // deliver each packet at once
   int timeout_ms = 100;        // read timeout, for idle ticks
+  /// PACKET_FANOUT group (0..65535) shared by the capture threads of one
+  /// interface: the kernel hashes each packet's flow (both directions alike,
+  /// IP fragments reassembled first) to one member, so each flow stays on one
+  /// thread. -1: no group, this handle sees every packet.
+  int fanout_group = -1;
 };
 
-/// Opens and activates a live capture handle. A missing interface, missing
-/// permission or a BPF filter that does not compile is a CaptureError.
+/// Opens and activates a live capture handle (and joins its fanout group). A
+/// missing interface, missing permission, a BPF filter that does not compile
+/// or a fanout group that cannot be joined is a CaptureError.
 std::unique_ptr<PacketSource> openLive(const LiveOptions& options);
 
 }  // namespace edgesense::capture

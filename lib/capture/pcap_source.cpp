@@ -1,13 +1,16 @@
 // Capture: the start of the pipeline. Wraps libpcap handles (the only file
 // that includes pcap.h) as PacketSources that hand frames to decode.
 
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "capture/packet_source.h"
@@ -245,6 +248,7 @@ class LiveSource final : public PacketSource {
       pcap_freecode(&prog);
       if (set != 0) throw CaptureError("interface " + name_ + ": " + pcap_geterr(p));
     }
+    if (o.fanout_group >= 0) joinFanout(o.fanout_group);
   }
 
   ReadStatus next(decode::Frame& frame) noexcept override {
@@ -289,6 +293,22 @@ class LiveSource final : public PacketSource {
   }
 
  private:
+  /// Joins the packet socket under the activated handle to a hash fanout
+  /// group. The kernel's hash is symmetric (both directions of a flow land on
+  /// the same member); the defrag flag reassembles IP fragments before
+  /// hashing, so later fragments follow their first one.
+  void joinFanout(int group) {
+    if (group > 0xffff) {
+      throw CaptureError("interface " + name_ + ": fanout group " + std::to_string(group) +
+                         " is not in 0..65535");
+    }
+    const int arg = group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+    if (setsockopt(pcap_fileno(handle_.get()), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
+      throw CaptureError("interface " + name_ + ": cannot join packet fanout group " +
+                         std::to_string(group) + ": " + std::strerror(errno));
+    }
+  }
+
   std::string name_;
   PcapHandle handle_;
   decode::LinkType link_ = decode::LinkType::kEthernet;

@@ -3,6 +3,8 @@
 
 #include "pipeline/rx_loop.h"
 
+#include <time.h>
+
 #include <array>
 #include <chrono>
 #include <thread>
@@ -20,6 +22,42 @@ std::size_t RxLoop::bytesPerFlow() noexcept {
   // Pool entry, generation, free-list entry, and two hash slots of 8 bytes
   // (the table is kept at most half full).
   return sizeof(features::FeatureFlow) + 2 * sizeof(std::uint32_t) + 2 * 2 * sizeof(std::uint32_t);
+}
+
+decode::TimeUs realtimeMicros() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<decode::TimeUs>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+RxSnapshot RxLoop::published() const {
+  std::lock_guard lock(published_mutex_);
+  return published_;
+}
+
+void RxLoop::publish() noexcept {
+  // Copied outside the lock; pcap_stats is a system call, made here (at most
+  // a few times a second), never per packet.
+  RxSnapshot s;
+  s.rx = stats_;
+  s.flows = table_.stats();
+  s.hosts = hosts_.stats();
+  s.source = source_.stats();
+  last_publish_ = std::chrono::steady_clock::now();
+  packets_at_publish_ = stats_.packets;
+  std::lock_guard lock(published_mutex_);
+  s.publications = published_.publications + 1;
+  published_ = s;
+}
+
+void RxLoop::maybePublish() noexcept {
+  // Called per packet: a countdown, and a look at the clock every 64 packets.
+  if (--until_check_ > 0) return;
+  until_check_ = kCheckEvery;
+  if (stats_.packets - packets_at_publish_ >= cfg_.publish_every_packets ||
+      std::chrono::steady_clock::now() - last_publish_ >= cfg_.publish_interval) {
+    publish();
+  }
 }
 
 void RxLoop::pace(decode::TimeUs ts) noexcept {
@@ -64,7 +102,12 @@ void RxLoop::run(std::stop_token stop) {
   };
 
   decode::Frame frame;
+  bool failed = false;
+  last_publish_ = std::chrono::steady_clock::now();
   for (;;) {
+    // A plain store, not a read-modify-write: the watchdog only needs to see
+    // it move.
+    heartbeat_.store(++turns_, std::memory_order_relaxed);
     Stage& in = ring[head];
     bool idle = false;
     if (!source_done && !stop.stop_requested()) {
@@ -83,19 +126,30 @@ void RxLoop::run(std::stop_token stop) {
           table_.prefetchSlot(in.lookup);
         }
         in.full = true;
+        maybePublish();
       } else if (st == capture::ReadStatus::kTimeout) {
-        idle = true;  // a quiet live link: the packets in flight still go through
+        idle = true;
       } else {
+        failed = st == capture::ReadStatus::kError;
         source_done = true;
       }
     } else {
       source_done = true;
     }
-    const bool empty = !ring[0].full && !ring[1].full && !ring[2].full;
-    if (empty && (source_done || idle)) {
-      if (source_done) break;
+    if (idle) {
+      // A quiet live link: finish the packets in flight, oldest first, then
+      // move the table to the wall clock so idle flows end with no packet to
+      // carry the time forward.
+      for (std::size_t k = 1; k <= 2; ++k) {
+        Stage& pending = ring[(head + k) % 3];
+        if (pending.full) processStage(pending);
+      }
+      if (cfg_.wall_clock) table_.advance(cfg_.wall_clock(), extractor_);
+      publish();
       continue;
     }
+    const bool empty = !ring[0].full && !ring[1].full && !ring[2].full;
+    if (empty && source_done) break;
     Stage& mid = ring[(head + 2) % 3];  // filled one turn ago
     if (mid.full && mid.decoded && mid.packet.fragment != decode::Fragment::kLater) {
       table_.prefetchFlow(mid.lookup);
@@ -105,6 +159,8 @@ void RxLoop::run(std::stop_token stop) {
     head = (head + 1) % 3;
   }
   table_.flushAll(extractor_);
+  if (failed) error_ = source_.lastError();
+  publish();
 }
 
 }  // namespace edgesense::pipeline

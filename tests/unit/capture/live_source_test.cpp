@@ -16,6 +16,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
+#include <memory>
+#include <set>
 
 #include "capture/packet_source.h"
 #include "decode/decode.h"
@@ -38,11 +41,17 @@ class LiveSourceTest : public ::testing::Test {
   }
 
   /// Sends a UDP frame out of es1, so it arrives on es0.
-  static void inject(std::uint16_t dport, std::size_t payload) {
+  static void inject(std::uint16_t dport, std::size_t payload, std::uint16_t sport = 1000,
+                     bool reverse = false) {
     static const int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
     ASSERT_GE(fd, 0);
     ts::PacketBuilder b;
-    b.ethernet().ipv4({.src = "192.0.2.1", .dst = "192.0.2.2"}).udp(1000, dport).payload(payload);
+    if (reverse) {
+      b.ethernet().ipv4({.src = "192.0.2.2", .dst = "192.0.2.1"}).udp(dport, sport);
+    } else {
+      b.ethernet().ipv4({.src = "192.0.2.1", .dst = "192.0.2.2"}).udp(sport, dport);
+    }
+    b.payload(payload);
     const ts::Frame f = b.build();
     sockaddr_ll to{};
     to.sll_family = AF_PACKET;
@@ -99,6 +108,67 @@ TEST_F(LiveSourceTest, ReadTimesOutOnASilentLinkAndBreaksOnRequest) {
   EXPECT_EQ(src->next(f), ReadStatus::kTimeout);
   src->breakLoop();
   EXPECT_EQ(src->next(f), ReadStatus::kEnd);
+}
+
+// Two handles in one hash fanout group: every frame goes to exactly one of
+// them, and both directions of a flow go to the same one.
+TEST_F(LiveSourceTest, FanoutKeepsEachFlowOnOneHandle) {
+  LiveOptions o;
+  o.interface = "es0";
+  o.bpf = "udp and port 5000";
+  o.immediate = true;
+  o.timeout_ms = 20;
+  o.fanout_group = 4242;
+  std::unique_ptr<PacketSource> src[2] = {openLive(o), openLive(o)};
+  constexpr int kFlows = 32;
+  for (int i = 0; i < kFlows; ++i) {
+    const auto sport = static_cast<std::uint16_t>(20000 + i);
+    inject(5000, 100, sport);
+    inject(5000, 200, sport, true);
+    inject(5000, 300, sport);
+  }
+
+  std::map<std::uint16_t, std::set<int>> handles_of_flow;  // client port -> handles
+  int frames = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (frames < 3 * kFlows && std::chrono::steady_clock::now() < deadline) {
+    for (int h = 0; h < 2; ++h) {
+      decode::Frame f;
+      const ReadStatus st = src[h]->next(f);
+      ASSERT_NE(st, ReadStatus::kError) << src[h]->lastError();
+      if (st != ReadStatus::kPacket) continue;
+      ++frames;
+      decode::Packet p;
+      ASSERT_EQ(decode::decode(f, p), decode::DecodeError::kNone);
+      const std::uint16_t client = p.dst_port == 5000 ? p.src_port : p.dst_port;
+      handles_of_flow[client].insert(h);
+    }
+  }
+  EXPECT_EQ(frames, 3 * kFlows);  // each frame exactly once: no copies, no loss
+  ASSERT_EQ(handles_of_flow.size(), static_cast<std::size_t>(kFlows));
+  int on_first = 0;
+  for (const auto& [port, handles] : handles_of_flow) {
+    EXPECT_EQ(handles.size(), 1u) << "flow from port " << port << " was split";
+    on_first += handles.count(0) ? 1 : 0;
+  }
+  // 32 flows hashed over two members: both get some (all on one: p = 2^-31).
+  EXPECT_GT(on_first, 0);
+  EXPECT_LT(on_first, kFlows);
+  EXPECT_EQ(src[0]->stats().packets + src[1]->stats().packets, 3u * kFlows);
+}
+
+TEST_F(LiveSourceTest, FanoutGroupOutOfRangeIsOneClearError) {
+  LiveOptions o;
+  o.interface = "es0";
+  o.fanout_group = 70000;
+  try {
+    openLive(o);
+    FAIL() << "a bad fanout group was accepted";
+  } catch (const CaptureError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("es0"), std::string::npos) << m;
+    EXPECT_NE(m.find("70000"), std::string::npos) << m;
+  }
 }
 
 TEST_F(LiveSourceTest, BadFilterIsOneClearError) {

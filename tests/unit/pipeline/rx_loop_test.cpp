@@ -120,5 +120,100 @@ TEST(RxLoop, StopRequestEndsEveryFlow) {
   for (const auto& r : sink.records) EXPECT_EQ(r.reason, flow::EndReason::kShutdown);
 }
 
+// Live: on a silent link the table follows the wall clock, so a flow ends
+// once its idle timeout has passed, with no later packet to move time on.
+TEST(RxLoop, WallClockTicksEndIdleFlowsOnASilentLink) {
+  ScriptedSource src;
+  Collect sink;
+  RxConfig cfg;
+  cfg.flows.udp_idle_timeout_us = 2'000'000;
+  decode::TimeUs wall = kT0;
+  cfg.wall_clock = [&wall] { return wall; };
+  RxLoop rx(cfg, src, sink);
+  src.steps.push_back({capture::ReadStatus::kPacket, udp(1000), kT0});
+  src.steps.push_back({capture::ReadStatus::kTimeout, {}, 0, [&wall] { wall = kT0 + 1'900'000; }});
+  src.steps.push_back({capture::ReadStatus::kTimeout, {}, 0, [&] {
+                         EXPECT_TRUE(sink.records.empty()) << "ended before its idle timeout";
+                         wall = kT0 + 2'100'000;
+                       }});
+  src.steps.push_back({capture::ReadStatus::kTimeout, {}, 0, [&] {
+                         ASSERT_EQ(sink.records.size(), 1u) << "not ended on the tick after";
+                         EXPECT_EQ(sink.records[0].reason, flow::EndReason::kIdleTimeout);
+                         EXPECT_EQ(sink.records[0].report_us, kT0 + 2'100'000);
+                       }});
+  rx.run(std::stop_token{});
+  EXPECT_EQ(sink.records.size(), 1u);
+}
+
+// Replay has no wall clock: timeouts alone end nothing, time is packet time.
+TEST(RxLoop, WithoutAWallClockTimeoutsEndNothing) {
+  ScriptedSource src;
+  Collect sink;
+  RxConfig cfg;
+  cfg.flows.udp_idle_timeout_us = 1;
+  RxLoop rx(cfg, src, sink);
+  src.steps.push_back({capture::ReadStatus::kPacket, udp(1000), kT0});
+  src.steps.push_back({capture::ReadStatus::kTimeout, {}});
+  src.steps.push_back(
+      {capture::ReadStatus::kTimeout, {}, 0, [&] { EXPECT_TRUE(sink.records.empty()); }});
+  rx.run(std::stop_token{});
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].reason, flow::EndReason::kShutdown);
+}
+
+TEST(RxLoop, PublishesCountersEveryNPacketsAndOnTimeouts) {
+  ScriptedSource src;
+  Collect sink;
+  RxConfig cfg;
+  cfg.publish_every_packets = 100;
+  cfg.publish_interval = std::chrono::hours(1);  // packet counts alone decide here
+  RxLoop rx(cfg, src, sink);
+  EXPECT_EQ(rx.heartbeat(), 0u);
+  EXPECT_EQ(rx.published().publications, 0u);
+  std::uint64_t beat = 0;
+  for (int i = 0; i < 150; ++i) {
+    std::function<void()> check;
+    // Counts are looked at every 64 packets: 64 is short of 100, 128 is not.
+    if (i == 127) check = [&rx] { EXPECT_EQ(rx.published().publications, 0u); };
+    if (i == 129)
+      check = [&rx] {
+        const RxSnapshot s = rx.published();
+        EXPECT_EQ(s.publications, 1u);
+        EXPECT_EQ(s.rx.packets, 128u);
+        EXPECT_EQ(s.flows.created, 10u);
+      };
+    src.steps.push_back({capture::ReadStatus::kPacket,
+                         udp(static_cast<std::uint16_t>(5000 + i % 10)), kT0 + i, check});
+  }
+  src.steps.push_back({capture::ReadStatus::kTimeout, {}, 0, [&] { beat = rx.heartbeat(); }});
+  src.steps.push_back({capture::ReadStatus::kTimeout, {}, 0, [&] {
+                         const RxSnapshot s = rx.published();
+                         EXPECT_EQ(s.publications, 2u);  // the timeout before published
+                         EXPECT_EQ(s.rx.packets, 150u);
+                         EXPECT_GT(rx.heartbeat(), beat);  // quiet turns beat too
+                       }});
+  rx.run(std::stop_token{});
+  const RxSnapshot end = rx.published();
+  EXPECT_EQ(end.publications, 4u);  // and once more at the end
+  EXPECT_EQ(end.flows.ended[static_cast<std::size_t>(flow::EndReason::kShutdown)], 10u);
+  EXPECT_TRUE(rx.error().empty());
+}
+
+TEST(RxLoop, AFailingSourceEndsTheLoopAndSaysWhy) {
+  struct FailingSource final : capture::PacketSource {
+    capture::ReadStatus next(decode::Frame&) noexcept override {
+      return capture::ReadStatus::kError;
+    }
+    capture::SourceStats stats() noexcept override { return {}; }
+    void breakLoop() noexcept override {}
+    std::vector<std::string> takeWarnings() override { return {}; }
+    std::string lastError() const override { return "interface es9: The interface went down"; }
+  } src;
+  Collect sink;
+  RxLoop rx(RxConfig{}, src, sink);
+  rx.run(std::stop_token{});
+  EXPECT_EQ(rx.error(), "interface es9: The interface went down");
+}
+
 }  // namespace
 }  // namespace edgesense::pipeline

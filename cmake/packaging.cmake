@@ -1,0 +1,81 @@
+# Install layout and the Debian package (CPack DEB).
+#
+# Laid out for CMAKE_INSTALL_PREFIX=/usr, as scripts/package configures it:
+#   /usr/bin/edgesense
+#   /lib/systemd/system/edgesense.service      (Debian's unit directory for packages)
+#   /etc/edgesense/edgesense.yaml              (conffile: config/edgesense.yaml as generated)
+#   /etc/logrotate.d/edgesense                 (conffile)
+#   /usr/share/edgesense/models/{reel,attack,anomaly}
+#   /usr/share/doc/edgesense/                  (README and docs)
+# The unit names /usr/bin/edgesense and /etc/edgesense, so another prefix
+# installs a binary the unit does not start. Try an install without root
+# into a staging tree: DESTDIR=/tmp/stage cmake --install build-package
+# The package's maintainer scripts (packaging/debian/) make the `edgesense`
+# user and group and link /var/lib/edgesense/models, inference.models_dir's
+# default, to the shipped bundles.
+
+include(GNUInstallDirs)
+
+# The config keeps its generated defaults as installed: models_dir
+# /var/lib/edgesense/models (postinst links it to the shipped bundles),
+# sinks /var/log/edgesense/eve.json (LogsDirectory=), run.user edgesense.
+# Debian puts /etc beside a /usr prefix: GNUInstallDirs' SYSCONFDIR.
+set(EDGESENSE_SYSCONFDIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}")
+set(EDGESENSE_UNITDIR "/lib/systemd/system" CACHE PATH "Where the systemd unit is installed")
+
+install(TARGETS edgesense RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/edgesense.service DESTINATION ${EDGESENSE_UNITDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/config/edgesense.yaml DESTINATION ${EDGESENSE_SYSCONFDIR}/edgesense)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/edgesense.logrotate
+  DESTINATION ${EDGESENSE_SYSCONFDIR}/logrotate.d RENAME edgesense)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/models/reel ${PROJECT_SOURCE_DIR}/models/attack
+  ${PROJECT_SOURCE_DIR}/models/anomaly
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/edgesense/models)
+install(FILES ${PROJECT_SOURCE_DIR}/models/bootstrap-eval.json
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/edgesense/models)
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs
+  FILES_MATCHING PATTERN "*.md")
+
+if(NOT CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  message(STATUS "edgesense: install prefix ${CMAKE_INSTALL_PREFIX}; the systemd unit expects /usr")
+endif()
+
+# The Debian package: scripts/package builds it in build-package/.
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME edgesense)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_VENDOR "edgesense")
+set(CPACK_PACKAGE_CONTACT "edgesense developers <edgesense@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "packet-capture sensor that scores flows with trained models")
+# The body only: CPack puts the summary above it and indents it.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+  "edgesense captures on live interfaces with libpcap, tracks every
+bidirectional flow, computes about a hundred per-flow and per-host
+features and scores them with XGBoost and isolation-forest models:
+short-form video (reel), attack class, anomaly. Verdicts and alerts are
+written as EVE JSON; Prometheus metrics are served over HTTP.
+
+This package installs the edgesense binary, a hardened systemd service
+(not enabled: choose the interfaces in /etc/edgesense/edgesense.yaml,
+then systemctl enable --now edgesense), the shipped models, and a
+logrotate snippet.")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# adduser: the postinst; procps: /bin/kill in ExecReload.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, procps")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "logrotate, systemd")
+set(CPACK_STRIP_FILES ON)
+set(edgesense_conffiles ${CMAKE_CURRENT_BINARY_DIR}/packaging/conffiles)
+file(WRITE ${edgesense_conffiles}
+  "${EDGESENSE_SYSCONFDIR}/edgesense/edgesense.yaml\n${EDGESENSE_SYSCONFDIR}/logrotate.d/edgesense\n")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+  ${PROJECT_SOURCE_DIR}/packaging/debian/postinst
+  ${PROJECT_SOURCE_DIR}/packaging/debian/prerm
+  ${PROJECT_SOURCE_DIR}/packaging/debian/postrm
+  ${edgesense_conffiles})
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+include(CPack)

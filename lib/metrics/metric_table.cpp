@@ -1,0 +1,158 @@
+// Metrics: the one table of exported families (name, type, labels, unit,
+// help). The collector and the per-flow instruments take their names and
+// help from here; docs/metrics.md is rendered from it.
+
+#include <algorithm>
+
+#include "metrics/metrics.h"
+
+namespace edgesense::metrics {
+namespace {
+
+using enum MetricType;
+
+constexpr MetricDef kMetrics[] = {
+    // capture: summed over each interface's capture threads at scrape time
+    {"edgesense_capture_packets_total", kCounter, "interface", "packets",
+     "Packets read from the capture source."},
+    {"edgesense_capture_bytes_total", kCounter, "interface", "bytes",
+     "Wire length of every packet read."},
+    {"edgesense_capture_kernel_drops_total", kCounter, "interface", "packets",
+     "Packets the kernel dropped for want of capture buffer space (pcap_stats ps_drop)."},
+    {"edgesense_capture_interface_drops_total", kCounter, "interface", "packets",
+     "Packets the interface or its driver dropped (pcap_stats ps_ifdrop)."},
+    {"edgesense_decode_errors_total", kCounter, "interface,reason", "packets",
+     "Packets that did not decode, by reason (the replay summary's names). non_ip and "
+     "unsupported_ip_proto are traffic without a flow model, not malformed packets."},
+    // flow table
+    {"edgesense_flow_active", kGauge, "interface", "flows", "Flows in the flow tables now."},
+    {"edgesense_flow_created_total", kCounter, "interface", "flows", "Flows created."},
+    {"edgesense_flow_ended_total", kCounter, "interface,reason", "flows",
+     "Flows ended, by reason: tcp_fin, tcp_rst, idle_timeout, evicted (the table was full), "
+     "shutdown."},
+    {"edgesense_flow_snapshots_total", kCounter, "interface", "records",
+     "Interim records of long flows (active timeout); the flow goes on."},
+    {"edgesense_flow_fragments_total", kCounter, "interface,result", "packets",
+     "IPv4 later fragments, by whether their flow was found (attributed, unattributed)."},
+    // host context
+    {"edgesense_host_table_entries", kGauge, "interface", "hosts", "Hosts in the host tables now."},
+    {"edgesense_host_table_evictions_total", kCounter, "interface", "hosts",
+     "Hosts evicted from a full host table."},
+    // inference
+    {"edgesense_inference_queue_depth", kGauge, "", "records",
+     "Flow records waiting in the inference queue."},
+    {"edgesense_inference_queue_drops_total", kCounter, "", "records",
+     "Flow records dropped because the inference queue was full."},
+    {"edgesense_inference_records_submitted_total", kCounter, "", "records",
+     "Flow records handed to the inference pool."},
+    {"edgesense_inference_records_scored_total", kCounter, "", "records",
+     "Flow records scored by the inference workers."},
+    {"edgesense_inference_batch_size_rows", kHistogram, "", "rows", "Records per scored batch."},
+    {"edgesense_inference_batch_duration_seconds", kHistogram, "", "seconds",
+     "Time to score one batch with every head."},
+    {"edgesense_inference_verdicts_total", kCounter, "head,class", "flows",
+     "Final flow verdicts by head and class (the bundle's class names; anomaly: anomaly or "
+     "normal)."},
+    {"edgesense_reel_flows_total", kCounter, "", "flows", "Flows whose final verdict is reel."},
+    {"edgesense_reel_bytes_total", kCounter, "", "bytes",
+     "Wire bytes, both directions, of flows whose final verdict is reel."},
+    // alerts
+    {"edgesense_alerts_total", kCounter, "head,class", "alerts",
+     "Alert decisions by head and class, before aggregation: every scored record that raised "
+     "one."},
+    {"edgesense_alerts_written_total", kCounter, "", "alerts",
+     "Alert records written at once (the first of their aggregation window)."},
+    {"edgesense_alerts_suppressed_total", kCounter, "", "alerts",
+     "Alerts counted into their aggregation window's follow-up instead of written."},
+    {"edgesense_alerts_follow_ups_total", kCounter, "", "records",
+     "Follow-up records written for aggregation windows with suppressed alerts."},
+    {"edgesense_output_flow_records_total", kCounter, "", "records", "EVE flow records written."},
+    {"edgesense_output_write_errors_total", kCounter, "", "errors",
+     "Failed writes or flushes of an output sink."},
+    // models
+    {"edgesense_model_info", kGauge, "head,name,version", "",
+     "1 for each serving bundle (head: reel, attack, anomaly)."},
+    {"edgesense_model_generation", kGauge, "", "",
+     "Generation of the serving model set: 1 at the first load, one more per reload."},
+    {"edgesense_model_reloads_total", kCounter, "result", "reloads",
+     "Model reloads by result: success, or failure (the old models kept serving)."},
+    {"edgesense_model_feature_drift_psi", kGauge, "head,feature", "",
+     "Population stability index of a top feature over the last full window of scored rows, "
+     "against the bundle's training distribution (0.1: some shift, 0.25: large shift)."},
+    // the daemon
+    {"edgesense_build_info", kGauge, "version", "", "1, labelled with the edgesense version."},
+    {"edgesense_pipeline_healthy", kGauge, "", "",
+     "1 while the pipeline is alive (/healthz answers 200), else 0."},
+    // the process: the names every Prometheus client library uses
+    {"process_cpu_seconds_total", kCounter, "", "seconds", "User and system CPU time."},
+    {"process_resident_memory_bytes", kGauge, "", "bytes", "Resident memory."},
+    {"process_virtual_memory_bytes", kGauge, "", "bytes", "Virtual memory."},
+    {"process_open_fds", kGauge, "", "fds", "Open file descriptors."},
+    {"process_max_fds", kGauge, "", "fds", "The limit on open file descriptors."},
+    {"process_start_time_seconds", kGauge, "", "seconds",
+     "Start time of the process since the Unix epoch."},
+};
+
+std::string_view typeName(MetricType t) {
+  switch (t) {
+    case kCounter:
+      return "counter";
+    case kGauge:
+      return "gauge";
+    case kHistogram:
+      return "histogram";
+  }
+  return "untyped";
+}
+
+}  // namespace
+
+std::span<const MetricDef> metricTable() noexcept {
+  return kMetrics;
+}
+
+const MetricDef* findMetric(std::string_view name) noexcept {
+  const auto it = std::find_if(std::begin(kMetrics), std::end(kMetrics),
+                               [&](const MetricDef& d) { return d.name == name; });
+  return it == std::end(kMetrics) ? nullptr : &*it;
+}
+
+std::string markdown() {
+  std::string out =
+      "# Metrics\n\n"
+      "<!-- Generated from the table in lib/metrics/metric_table.cpp; a test\n"
+      "     (MetricsDocs.MarkdownMatchesTable) keeps the two equal. -->\n\n"
+      "`edgesense run` serves these at `metrics.listen` + `metrics.path` (default\n"
+      "`http://127.0.0.1:9750/metrics`), in the Prometheus text format. The same\n"
+      "server answers `/healthz` (200 while the pipeline is alive, else 503) and\n"
+      "`/api/v1/models` (JSON: each serving bundle with its version, classes,\n"
+      "thresholds and training metrics).\n\n"
+      "Names are `edgesense_<subsystem>_<name>_<unit>`, counters end in `_total`,\n"
+      "values are in base units (seconds, bytes). Labels have few values: no label\n"
+      "ever holds an address. `interface` is the capture interface's name;\n"
+      "capture, flow and host counters are kept as plain per-thread fields\n"
+      "on the packet path and summed per interface at scrape time. The `process_*`\n"
+      "families use the names every Prometheus client library gives them, so\n"
+      "existing dashboards work; they are read from `/proc/self` at scrape time.\n\n"
+      "Feature drift: for each head, the (at most five) features with the highest\n"
+      "total gain in the XGBoost model, or the most splits in the isolation forest,\n"
+      "are compared with the bundle's training quantiles over each window of 2048\n"
+      "scored rows; a feature the bundle has no quantiles for is skipped.\n\n"
+      "| metric | type | labels | unit | meaning |\n"
+      "|---|---|---|---|---|\n";
+  for (const MetricDef& d : kMetrics) {
+    std::string labels;
+    std::string_view rest = d.labels;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      if (!labels.empty()) labels += ", ";
+      labels += "`" + std::string(rest.substr(0, comma)) + "`";
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+    out += "| `" + std::string(d.name) + "` | " + std::string(typeName(d.type)) + " | " + labels +
+           " | " + std::string(d.unit) + " | " + std::string(d.help) + " |\n";
+  }
+  return out;
+}
+
+}  // namespace edgesense::metrics
