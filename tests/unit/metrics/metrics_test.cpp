@@ -462,6 +462,14 @@ TEST(MetricsServer, PromtoolAcceptsTheWholePage) {
   }
   const Response r = httpGet(run.metrics->port(), "/metrics");
   ASSERT_EQ(r.status, 200);
+  // Every family of the table is on the page, with its type.
+  for (const MetricDef& d : metricTable()) {
+    const std::string type = d.type == MetricType::kCounter ? "counter"
+                             : d.type == MetricType::kGauge ? "gauge"
+                                                            : "histogram";
+    EXPECT_NE(r.body.find("# TYPE " + std::string(d.name) + " " + type + "\n"), std::string::npos)
+        << d.name;
+  }
   model::test::TempDir dir;
   const auto file = dir.path() / "page.txt";
   std::ofstream(file) << r.body;
