@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -446,6 +447,93 @@ TEST(MetricsDrift, GaugesFollowTheScoredRows) {
   ASSERT_EQ(shifted.size(), calm.size());
   for (const auto& [key, psi] : shifted) EXPECT_GT(psi, 0.25) << key;
   EXPECT_EQ(next.got.size(), 2 * kDriftWindowRows);  // every record handed on
+}
+
+/// numpy.quantile's default (linear) at 0, 10, ..., 100 percent.
+std::vector<double> deciles(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  std::vector<double> q;
+  for (std::size_t j = 0; j < model::kQuantileCount; ++j) {
+    const double pos = static_cast<double>(j) / 10 * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<std::size_t>(pos);
+    const double frac = pos - static_cast<double>(lo);
+    q.push_back(lo + 1 < v.size() ? v[lo] + frac * (v[lo + 1] - v[lo]) : v[lo]);
+  }
+  return q;
+}
+
+TEST(MetricsDrift, AnomalyHeadFromAForestBundle) {
+  constexpr std::size_t kCols = 6;
+  constexpr std::size_t kRows = 4000;
+  const auto train = model::test::gaussianRows(kRows, kCols, 5);
+  const auto forest = model::IsolationForest::train(std::span<const float>(train), kCols,
+                                                    {.n_trees = 50, .sample_size = 256, .seed = 1});
+  std::vector<std::string> names;
+  for (std::size_t c = 0; c < kCols; ++c) names.emplace_back(features::kSchema[c].name);
+  const auto row = [&](std::size_t i, double shift) {
+    features::FeatureVector v{};
+    for (std::size_t c = 0; c < kCols; ++c) v[c] = train[(i % kRows) * kCols + c] + shift;
+    return v;
+  };
+  model::test::TempDir dir;
+  model::test::writeForestBundle(dir.path(), forest, names, {row(0, 0), row(1, 0), row(2, 0)});
+  // The training distribution as make_bundle.py writes it; the last column
+  // has none, so drift must leave it out.
+  auto meta = model::test::readJson(dir.path() / "bundle.json");
+  for (std::size_t c = 0; c + 1 < kCols; ++c) {
+    std::vector<double> col;
+    for (std::size_t i = 0; i < kRows; ++i) col.push_back(train[i * kCols + c]);
+    meta["feature_distribution"][names[c]]["quantiles"] = deciles(col);
+  }
+  model::test::writeJson(dir.path() / "bundle.json", meta);
+  auto set = std::make_shared<inference::ModelSet>();
+  set->anomaly = model::Bundle::load(dir.path());
+  const auto columns = driftColumns(*set->anomaly, kDriftFeatures);
+  EXPECT_EQ(columns.size(), kCols - 1);
+  EXPECT_EQ(std::count(columns.begin(), columns.end(), kCols - 1), 0);
+
+  inference::ModelRegistry registry;
+  registry.publish(set);
+  Metrics m(loopback(), {.models = &registry});
+  Collect next;
+  inference::ScoredSink& sink = m.wrap(next);
+  double alerting = 0;
+  const auto feed = [&](double shift) {
+    for (std::size_t i = 0; i < kDriftWindowRows; ++i) {
+      inference::ScoredRecord s;
+      s.record.features = row(i, shift);
+      s.verdict.anomaly_scored = true;
+      s.verdict.anomaly_alert = i % 10 == 0;
+      alerting += s.verdict.anomaly_alert ? 1 : 0;
+      s.models = registry.current();
+      sink.onScored(std::move(s));
+    }
+  };
+  const auto driftOf = [&] {
+    std::map<std::string, double> psi;
+    for (const auto& [key, value] : parsePage(httpGet(m.port(), "/metrics").body)) {
+      if (key.starts_with("edgesense_model_feature_drift_psi{")) psi[key] = value;
+    }
+    return psi;
+  };
+  feed(0);
+  const auto calm = driftOf();
+  EXPECT_EQ(calm.size(), kCols - 1);
+  for (const auto& [key, psi] : calm) {
+    EXPECT_NE(key.find(R"(head="anomaly")"), std::string::npos) << key;
+    EXPECT_LT(psi, 0.1) << key;
+  }
+  feed(1.5);  // one and a half standard deviations up
+  for (const auto& [key, psi] : driftOf()) EXPECT_GT(psi, 0.25) << key;
+  const auto page = parsePage(httpGet(m.port(), "/metrics").body);
+  EXPECT_EQ(sample(page, R"(edgesense_inference_verdicts_total{class="anomaly",head="anomaly"})"),
+            alerting);
+  EXPECT_EQ(sample(page, R"(edgesense_inference_verdicts_total{class="normal",head="anomaly"})"),
+            2.0 * kDriftWindowRows - alerting);
+  EXPECT_EQ(sample(page, R"(edgesense_alerts_total{class="anomaly",head="anomaly"})"), alerting);
+  EXPECT_EQ(
+      sample(page, R"(edgesense_model_info{head="anomaly",name="anomaly-test",version="test-1"})"),
+      1);
 }
 
 TEST(MetricsServer, PromtoolAcceptsTheWholePage) {
