@@ -484,6 +484,11 @@ Metrics::Metrics(const config::MetricsConfig& cfg, Sources sources)
     : impl_(std::make_unique<Impl>(cfg, std::move(sources))) {
   if (cfg.listen.empty()) return;
   const std::string where = "metrics.listen " + cfg.listen + ": ";
+  // Feature 8 is IPv6; Debian 12's libcivetweb is built without it.
+  if (cfg.listen.front() == '[' && mg_check_feature(8) == 0) {
+    throw MetricsError(where +
+                       "this build's HTTP server (libcivetweb) has no IPv6; use an IPv4 address");
+  }
   // Two threads: scrapes are rare, and a third client waits its turn.
   const char* options[] = {"listening_ports",
                            cfg.listen.c_str(),

@@ -207,6 +207,20 @@ TEST(MetricsServer, BindFailureNamesTheAddress) {
         << e.what();
   }
   EXPECT_THROW(Metrics({.listen = "192.0.2.1:9750", .path = "/metrics"}, {}), MetricsError);
+  // IPv6 works only where libcivetweb was built with it (not Debian 12's):
+  // then it serves, else the error says why.
+  try {
+    Metrics v6({.listen = "[::1]:0", .path = "/metrics"}, {});
+    int status = 0;
+    const std::string code = runCommand("curl -s -o /dev/null -w '%{http_code}' -g 'http://[::1]:" +
+                                            std::to_string(v6.port()) + "/healthz'",
+                                        status);
+    EXPECT_EQ(code, "200");
+  } catch (const MetricsError& e) {
+    EXPECT_NE(std::string(e.what()).find("metrics.listen [::1]:0: "), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("IPv6"), std::string::npos) << e.what();
+  }
   // No address: nothing served, the instruments still count.
   Metrics none({.listen = "", .path = "/metrics"}, {});
   EXPECT_EQ(none.port(), 0);
