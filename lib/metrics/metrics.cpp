@@ -438,6 +438,9 @@ struct Metrics::Impl {
 
 namespace {
 
+// What civetweb logs while the constructor starts it, on that thread.
+thread_local std::string* t_start_log = nullptr;
+
 bool readOnly(mg_connection* conn) {
   const mg_request_info* ri = mg_get_request_info(conn);
   const std::string_view m = ri->request_method != nullptr ? ri->request_method : "";
@@ -498,6 +501,17 @@ Metrics::Metrics(const config::MetricsConfig& cfg, Sources sources)
                            "10000",
                            nullptr};
   mg_callbacks callbacks{};
+  // civetweb says why binding failed only through its log (the error text
+  // is "Failed to setup server ports"); keep what it logs while starting.
+  callbacks.log_message = [](const mg_connection*, const char* message) {
+    if (t_start_log != nullptr && message != nullptr) {
+      if (!t_start_log->empty()) *t_start_log += "; ";
+      *t_start_log += message;
+    }
+    return 1;  // handled: nothing on stderr
+  };
+  std::string start_log;
+  t_start_log = &start_log;
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.configuration_options = options;
@@ -508,9 +522,12 @@ Metrics::Metrics(const config::MetricsConfig& cfg, Sources sources)
   error.text = error_text;
   error.text_buffer_size = sizeof error_text;
   impl_->ctx = mg_start2(&init, &error);
+  t_start_log = nullptr;
   if (impl_->ctx == nullptr) {
-    throw MetricsError(where +
-                       (error_text[0] != '\0' ? error_text : "cannot start the HTTP server"));
+    std::string why = !start_log.empty()      ? start_log
+                      : error_text[0] != '\0' ? std::string(error_text)
+                                              : "cannot start the HTTP server";
+    throw MetricsError(where + why);
   }
   mg_server_port ports[4]{};
   const int n = mg_get_server_ports(impl_->ctx, 4, ports);
