@@ -335,11 +335,13 @@ class FlowSink final : public inference::ScoredSink {
   /// The state of head `i` for `bundle`, rebuilt when the bundle changes
   /// (a reload): once per reload, not per flow.
   HeadState* head(std::size_t i, const std::shared_ptr<const model::Bundle>& bundle) {
-    if (!bundle) return nullptr;
     HeadState& h = heads_[i];
-    if (h.bundle == bundle) return &h;
+    if (h.bundle == bundle) return bundle ? &h : nullptr;
+    // Another bundle, or none: the old one's drift no longer describes
+    // what is served.
     for (prometheus::Gauge* g : h.gauges) drift_family_.Remove(g);
     h = HeadState{};
+    if (!bundle) return nullptr;
     h.bundle = bundle;
     const std::string name(kHeads[i].name);
     std::vector<std::string> classes = bundle->classes();

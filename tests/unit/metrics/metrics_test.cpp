@@ -462,6 +462,29 @@ TEST(MetricsDrift, GaugesFollowTheScoredRows) {
   ASSERT_EQ(shifted.size(), calm.size());
   for (const auto& [key, psi] : shifted) EXPECT_GT(psi, 0.25) << key;
   EXPECT_EQ(next.got.size(), 2 * kDriftWindowRows);  // every record handed on
+
+  // A reload: a new attack bundle (loaded again) takes the old one's gauges
+  // away until its first full window; a set without an attack head too.
+  auto reloaded = bothHeads();
+  registry.publish(reloaded);
+  const auto one = [&] {
+    inference::ScoredRecord s;
+    s.record.features = trainingRows(1, 1)[0];
+    s.verdict.attack_scored = true;
+    s.models = registry.current();
+    sink.onScored(std::move(s));
+  };
+  one();
+  EXPECT_TRUE(driftOf().empty());
+  feed(1);  // a whole window: the new bundle's gauges, calm again
+  const auto after = driftOf();
+  ASSERT_EQ(after.size(), calm.size());
+  for (const auto& [key, psi] : after) EXPECT_LT(psi, 0.1) << key;
+  auto reel_only = std::make_shared<inference::ModelSet>();
+  reel_only->reel = reloaded->reel;
+  registry.publish(reel_only);
+  one();
+  EXPECT_TRUE(driftOf().empty());
 }
 
 /// numpy.quantile's default (linear) at 0, 10, ..., 100 percent.
