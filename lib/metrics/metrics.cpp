@@ -299,7 +299,8 @@ class FlowSink final : public inference::ScoredSink {
     std::vector<std::size_t> columns;             // watched model columns
     std::vector<DriftBins> bins;
     std::vector<std::vector<std::uint64_t>> counts;
-    std::vector<prometheus::Gauge*> gauges;
+    std::vector<prometheus::Labels> labels;  // of each watched column's gauge
+    std::vector<prometheus::Gauge*> gauges;  // made at the first full window
     std::size_t rows = 0;
   };
 
@@ -339,7 +340,9 @@ class FlowSink final : public inference::ScoredSink {
     if (h.bundle == bundle) return bundle ? &h : nullptr;
     // Another bundle, or none: the old one's drift no longer describes
     // what is served.
-    for (prometheus::Gauge* g : h.gauges) drift_family_.Remove(g);
+    for (prometheus::Gauge* g : h.gauges) {
+      if (g != nullptr) drift_family_.Remove(g);
+    }
     h = HeadState{};
     if (!bundle) return nullptr;
     h.bundle = bundle;
@@ -355,12 +358,13 @@ class FlowSink final : public inference::ScoredSink {
       h.bins.emplace_back(bundle->quantiles(col));
       h.counts.emplace_back(h.bins.back().size(), 0);
       const auto feature = features::kSchema[bundle->featureIndices()[col]].name;
-      h.gauges.push_back(&drift_family_.Add({{"head", name}, {"feature", std::string(feature)}}));
+      h.labels.push_back({{"head", name}, {"feature", std::string(feature)}});
+      h.gauges.push_back(nullptr);
     }
     return &h;
   }
 
-  static void observeDrift(HeadState& h, const features::FeatureVector& row) {
+  void observeDrift(HeadState& h, const features::FeatureVector& row) {
     if (h.columns.empty()) return;
     for (std::size_t k = 0; k < h.columns.size(); ++k) {
       const double x = row[h.bundle->featureIndices()[h.columns[k]]];
@@ -368,6 +372,7 @@ class FlowSink final : public inference::ScoredSink {
     }
     if (++h.rows < kDriftWindowRows) return;
     for (std::size_t k = 0; k < h.columns.size(); ++k) {
+      if (h.gauges[k] == nullptr) h.gauges[k] = &drift_family_.Add(h.labels[k]);
       h.gauges[k]->Set(h.bins[k].psi(h.counts[k]));
       std::fill(h.counts[k].begin(), h.counts[k].end(), 0);
     }
