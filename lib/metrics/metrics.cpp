@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <filesystem>
@@ -105,7 +106,10 @@ void addProcess(PageBuilder& page) {
     std::vector<std::string> f;
     for (std::string s; in >> s;) f.push_back(s);
     // f[0] is field 3 (state): utime 14, stime 15, starttime 22, vsize 23, rss 24.
-    if (f.size() > 21) {
+    // /proc/self/stat is the kernel's; its fields are numbers.
+    if (f.size() > 21 && std::all_of(f.begin() + 11, f.begin() + 22, [](const std::string& x) {
+          return !x.empty() && x.find_first_not_of("0123456789") == std::string::npos;
+        })) {
       const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
       const double page_size = static_cast<double>(sysconf(_SC_PAGESIZE));
       page.add("process_cpu_seconds_total", (std::stod(f[11]) + std::stod(f[12])) / tick);
@@ -141,8 +145,6 @@ struct Head {
 constexpr std::array<Head, 3> kHeads{{{"reel", &inference::ModelSet::reel},
                                       {"attack", &inference::ModelSet::attack},
                                       {"anomaly", &inference::ModelSet::anomaly}}};
-
-}  // namespace
 
 /// The scrape-time families: everything Sources can tell.
 class SourceCollector final : public prometheus::Collectable {
@@ -270,8 +272,6 @@ class SourceCollector final : public prometheus::Collectable {
   Sources src_;
 };
 
-namespace {
-
 /// The per-flow instruments' sink; runs on the inference output thread.
 class FlowSink final : public inference::ScoredSink {
  public:
@@ -353,6 +353,8 @@ class FlowSink final : public inference::ScoredSink {
       h.verdicts.push_back(&verdicts_.Add({{"head", name}, {"class", c}}));
       h.alerts.push_back(&alerts_.Add({{"head", name}, {"class", c}}));
     }
+    // Reads the bundle's model file: once per reload, on this thread, off
+    // the packet path (the pool's queue absorbs the pause).
     h.columns = driftColumns(*bundle, kDriftFeatures);
     for (std::size_t col : h.columns) {
       h.bins.emplace_back(bundle->quantiles(col));
@@ -469,23 +471,40 @@ int notAllowed(mg_connection* conn) {
   return respond(conn, 405, "text/plain; charset=utf-8", "only GET and HEAD\n");
 }
 
-int serveMetrics(mg_connection* conn, void* data) {
+// Nothing may throw into civetweb's C code: a failed page is a 500.
+template <typename Page>
+int servePage(mg_connection* conn, const char* type, Page page) {
   if (!readOnly(conn)) return notAllowed(conn);
+  std::string body;
+  try {
+    body = page();
+  } catch (const std::exception& e) {
+    return respond(conn, 500, "text/plain; charset=utf-8", std::string(e.what()) + "\n");
+  }
+  return respond(conn, 200, type, body);
+}
+
+int serveMetrics(mg_connection* conn, void* data) {
   const auto* m = static_cast<const Metrics*>(data);
-  return respond(conn, 200, "text/plain; version=0.0.4; charset=utf-8", m->scrape());
+  return servePage(conn, "text/plain; version=0.0.4; charset=utf-8", [m] { return m->scrape(); });
 }
 
 int serveModels(mg_connection* conn, void* data) {
-  if (!readOnly(conn)) return notAllowed(conn);
   const auto* m = static_cast<const Metrics*>(data);
-  return respond(conn, 200, "application/json", m->modelsJson());
+  return servePage(conn, "application/json", [m] { return m->modelsJson(); });
 }
 
 int serveHealth(mg_connection* conn, void* data) {
   if (!readOnly(conn)) return notAllowed(conn);
   const auto* c = static_cast<const SourceCollector*>(data);
-  return c->healthy() ? respond(conn, 200, "text/plain; charset=utf-8", "ok\n")
-                      : respond(conn, 503, "text/plain; charset=utf-8", "unhealthy\n");
+  bool healthy = false;
+  try {
+    healthy = c->healthy();
+  } catch (const std::exception&) {
+    healthy = false;  // a health check that cannot answer is unhealthy
+  }
+  return healthy ? respond(conn, 200, "text/plain; charset=utf-8", "ok\n")
+                 : respond(conn, 503, "text/plain; charset=utf-8", "unhealthy\n");
 }
 
 }  // namespace
