@@ -295,7 +295,7 @@ class FlowSink final : public inference::ScoredSink {
   struct HeadState {
     std::shared_ptr<const model::Bundle> bundle;  // holds it while we point into it
     std::vector<prometheus::Counter*> verdicts;   // by class (anomaly: [0] anomaly, [1] normal)
-    std::vector<prometheus::Counter*> alerts;     // by class
+    std::vector<prometheus::Counter*> alerts;     // by class; null if it never alerts
     std::vector<std::size_t> columns;             // watched model columns
     std::vector<DriftBins> bins;
     std::vector<std::vector<std::uint64_t>> counts;
@@ -322,7 +322,7 @@ class FlowSink final : public inference::ScoredSink {
     if (HeadState* h = head(1, s.models->attack); h != nullptr && v.attack_scored) {
       const std::size_t c = std::min<std::size_t>(v.attack_class, h->verdicts.size() - 1);
       if (final) h->verdicts[c]->Increment();
-      if (v.attack_alert) h->alerts[c]->Increment();
+      if (v.attack_alert && h->alerts[c] != nullptr) h->alerts[c]->Increment();
       observeDrift(*h, s.record.features);
     }
     // anomaly
@@ -349,9 +349,12 @@ class FlowSink final : public inference::ScoredSink {
     const std::string name(kHeads[i].name);
     std::vector<std::string> classes = bundle->classes();
     if (bundle->task() == model::Task::kAnomaly) classes = {"anomaly", "normal"};
-    for (const std::string& c : classes) {
-      h.verdicts.push_back(&verdicts_.Add({{"head", name}, {"class", c}}));
-      h.alerts.push_back(&alerts_.Add({{"head", name}, {"class", c}}));
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+      h.verdicts.push_back(&verdicts_.Add({{"head", name}, {"class", classes[c]}}));
+      // Only attack classes past benign, and anomaly itself, raise alerts.
+      const bool alerts = (bundle->task() == model::Task::kAttack && c > 0) ||
+                          (bundle->task() == model::Task::kAnomaly && c == 0);
+      h.alerts.push_back(alerts ? &alerts_.Add({{"head", name}, {"class", classes[c]}}) : nullptr);
     }
     // Reads the bundle's model file: once per reload, on this thread, off
     // the packet path (the pool's queue absorbs the pause).

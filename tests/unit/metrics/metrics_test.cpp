@@ -343,6 +343,9 @@ TEST(MetricsServer, PerFlowInstrumentsAndBatchHistogramsFromARealPool) {
     EXPECT_EQ(sample(page, "edgesense_alerts_total{class=\"" + cls + "\",head=\"attack\"}"), want)
         << cls;
   }
+  // Classes that never alert have no alert series.
+  EXPECT_EQ(page.count(R"(edgesense_alerts_total{class="benign",head="attack"})"), 0u);
+  EXPECT_EQ(page.count(R"(edgesense_alerts_total{class="reel",head="reel"})"), 0u);
   EXPECT_EQ(sample(page, "edgesense_reel_flows_total"), reel_flows);
   EXPECT_EQ(sample(page, "edgesense_reel_bytes_total"), reel_bytes);
   // One histogram observation per batch, the rows summing to every record.
