@@ -118,39 +118,67 @@ const MetricDef* findMetric(std::string_view name) noexcept {
 }
 
 std::string markdown() {
-  std::string out =
-      "# Metrics\n\n"
-      "<!-- Generated from the table in lib/metrics/metric_table.cpp; a test\n"
-      "     (MetricsDocs.MarkdownMatchesTable) keeps the two equal. -->\n\n"
-      "`edgesense run` serves these at `metrics.listen` + `metrics.path` (default\n"
-      "`http://127.0.0.1:9750/metrics`), in the Prometheus text format. The same\n"
-      "server answers `/healthz` (200 while the pipeline is alive, else 503) and\n"
-      "`/api/v1/models` (JSON: each serving bundle with its version, classes,\n"
-      "thresholds and training metrics).\n\n"
-      "Names are `edgesense_<subsystem>_<name>_<unit>`, counters end in `_total`,\n"
-      "values are in base units (seconds, bytes). Labels have few values: no label\n"
-      "ever holds an address. `interface` is the capture interface's name;\n"
-      "capture, flow and host counters are kept as plain per-thread fields\n"
-      "on the packet path and summed per interface at scrape time. The `process_*`\n"
-      "families use the names every Prometheus client library gives them, so\n"
-      "existing dashboards work; they are read from `/proc/self` at scrape time.\n\n"
-      "Feature drift: for each head, the (at most five) features with the highest\n"
-      "total gain in the XGBoost model, or the most splits in the isolation forest,\n"
-      "are compared with the bundle's training quantiles over each window of 2048\n"
-      "scored rows; a feature the bundle has no quantiles for is skipped.\n\n"
-      "| metric | type | labels | unit | meaning |\n"
-      "|---|---|---|---|---|\n";
+  std::string out = R"(# Metrics
+
+<!-- Generated from the table in lib/metrics/metric_table.cpp by
+     metrics::markdown(); the test MetricsDocs.MarkdownMatchesTable keeps the
+     two equal. After changing the table: EDGESENSE_UPDATE_DOCS=1
+     build/tests/unit/metrics_test --gtest_filter=MetricsDocs.* -->
+
+`edgesense run` serves one HTTP server at `metrics.listen` (default
+`127.0.0.1:9750`; empty: none):
+
+* `metrics.path` (default `/metrics`): these metrics, Prometheus text format 0.0.4.
+* `/healthz`: 200 `ok` while the pipeline is alive, else 503 `unhealthy`.
+* `/api/v1/models`: JSON, `{"generation": N, "bundles": [...]}`, one entry per
+  serving bundle (shadow bundles too) with `head`, `role` (`live` or
+  `shadow`), `name`, `version`, `task`, `kind`, `classes`, `thresholds` (by
+  class; null for the class that is what is left), `features` (how many),
+  `trained_at` and `training_metrics` (bundle.json's `training.metrics`).
+
+Only GET and HEAD are answered. The listen address must be IPv4: Debian 12's
+libcivetweb is built without IPv6, and a bracketed address is refused at
+start with that reason.
+
+Names are `edgesense_<subsystem>_<name>_<unit>`, counters end in `_total`,
+values are in base units (seconds, bytes). Labels have few values and none
+ever holds an address: `interface` is the capture interface's name, `reason`
+and `result` come from fixed lists, `head`, `class` and `feature` from the
+serving bundles. Capture, flow and host counters are plain per-thread fields
+on the packet path, published periodically by each capture thread and summed
+per interface at scrape time. Verdicts, reel flows and reel bytes count each
+flow once, at its final record; alerts count every scored record that raised
+one, interim snapshots included (as the EVE output does). The `process_*`
+families have the names every Prometheus client library gives them, so
+existing dashboards and alerts work; they are read from `/proc/self` at scrape
+time.
+
+Feature drift is watched, for each head, on the (at most )" +
+                    std::to_string(kDriftFeatures) + R"() features with the highest total
+split gain in the XGBoost model, or the most splits in the isolation forest,
+that have training quantiles in bundle.json. Each window of )" +
+                    std::to_string(kDriftWindowRows) + R"( rows that head
+scored is binned by the training deciles (a run of equal deciles, a point
+mass, is merged into the next bin, whose training share is then known) and
+the population stability index, the sum of (a - e) ln(a / e) over the bins
+with shares floored at 0.001, replaces the gauge. A gauge appears after the
+first full window; a reload that changes a head's bundle removes that head's
+gauges until the new bundle's first full window.
+
+| metric | type | labels | unit | meaning |
+|---|---|---|---|---|
+)";
+  // append() rather than operator+: GCC 12 warns falsely (-Wrestrict) on
+  // "literal" + std::string chains.
   for (const MetricDef& d : kMetrics) {
-    std::string labels;
+    out.append("| `").append(d.name).append("` | ").append(typeName(d.type)).append(" | ");
     std::string_view rest = d.labels;
-    while (!rest.empty()) {
+    for (bool first = true; !rest.empty(); first = false) {
       const std::size_t comma = rest.find(',');
-      if (!labels.empty()) labels += ", ";
-      labels += "`" + std::string(rest.substr(0, comma)) + "`";
+      out.append(first ? "`" : ", `").append(rest.substr(0, comma)).append("`");
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
-    out += "| `" + std::string(d.name) + "` | " + std::string(typeName(d.type)) + " | " + labels +
-           " | " + std::string(d.unit) + " | " + std::string(d.help) + " |\n";
+    out.append(" | ").append(d.unit).append(" | ").append(d.help).append(" |\n");
   }
   return out;
 }

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <filesystem>
@@ -105,7 +106,10 @@ void addProcess(PageBuilder& page) {
     std::vector<std::string> f;
     for (std::string s; in >> s;) f.push_back(s);
     // f[0] is field 3 (state): utime 14, stime 15, starttime 22, vsize 23, rss 24.
-    if (f.size() > 21) {
+    // /proc/self/stat is the kernel's; its fields are numbers.
+    if (f.size() > 21 && std::all_of(f.begin() + 11, f.begin() + 22, [](const std::string& x) {
+          return !x.empty() && x.find_first_not_of("0123456789") == std::string::npos;
+        })) {
       const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
       const double page_size = static_cast<double>(sysconf(_SC_PAGESIZE));
       page.add("process_cpu_seconds_total", (std::stod(f[11]) + std::stod(f[12])) / tick);
@@ -141,8 +145,6 @@ struct Head {
 constexpr std::array<Head, 3> kHeads{{{"reel", &inference::ModelSet::reel},
                                       {"attack", &inference::ModelSet::attack},
                                       {"anomaly", &inference::ModelSet::anomaly}}};
-
-}  // namespace
 
 /// The scrape-time families: everything Sources can tell.
 class SourceCollector final : public prometheus::Collectable {
@@ -270,8 +272,6 @@ class SourceCollector final : public prometheus::Collectable {
   Sources src_;
 };
 
-namespace {
-
 /// The per-flow instruments' sink; runs on the inference output thread.
 class FlowSink final : public inference::ScoredSink {
  public:
@@ -295,11 +295,12 @@ class FlowSink final : public inference::ScoredSink {
   struct HeadState {
     std::shared_ptr<const model::Bundle> bundle;  // holds it while we point into it
     std::vector<prometheus::Counter*> verdicts;   // by class (anomaly: [0] anomaly, [1] normal)
-    std::vector<prometheus::Counter*> alerts;     // by class
+    std::vector<prometheus::Counter*> alerts;     // by class; null if it never alerts
     std::vector<std::size_t> columns;             // watched model columns
     std::vector<DriftBins> bins;
     std::vector<std::vector<std::uint64_t>> counts;
-    std::vector<prometheus::Gauge*> gauges;
+    std::vector<prometheus::Labels> labels;  // of each watched column's gauge
+    std::vector<prometheus::Gauge*> gauges;  // made at the first full window
     std::size_t rows = 0;
   };
 
@@ -321,7 +322,7 @@ class FlowSink final : public inference::ScoredSink {
     if (HeadState* h = head(1, s.models->attack); h != nullptr && v.attack_scored) {
       const std::size_t c = std::min<std::size_t>(v.attack_class, h->verdicts.size() - 1);
       if (final) h->verdicts[c]->Increment();
-      if (v.attack_alert) h->alerts[c]->Increment();
+      if (v.attack_alert && h->alerts[c] != nullptr) h->alerts[c]->Increment();
       observeDrift(*h, s.record.features);
     }
     // anomaly
@@ -335,30 +336,40 @@ class FlowSink final : public inference::ScoredSink {
   /// The state of head `i` for `bundle`, rebuilt when the bundle changes
   /// (a reload): once per reload, not per flow.
   HeadState* head(std::size_t i, const std::shared_ptr<const model::Bundle>& bundle) {
-    if (!bundle) return nullptr;
     HeadState& h = heads_[i];
-    if (h.bundle == bundle) return &h;
-    for (prometheus::Gauge* g : h.gauges) drift_family_.Remove(g);
+    if (h.bundle == bundle) return bundle ? &h : nullptr;
+    // Another bundle, or none: the old one's drift no longer describes
+    // what is served.
+    for (prometheus::Gauge* g : h.gauges) {
+      if (g != nullptr) drift_family_.Remove(g);
+    }
     h = HeadState{};
+    if (!bundle) return nullptr;
     h.bundle = bundle;
     const std::string name(kHeads[i].name);
     std::vector<std::string> classes = bundle->classes();
     if (bundle->task() == model::Task::kAnomaly) classes = {"anomaly", "normal"};
-    for (const std::string& c : classes) {
-      h.verdicts.push_back(&verdicts_.Add({{"head", name}, {"class", c}}));
-      h.alerts.push_back(&alerts_.Add({{"head", name}, {"class", c}}));
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+      h.verdicts.push_back(&verdicts_.Add({{"head", name}, {"class", classes[c]}}));
+      // Only attack classes past benign, and anomaly itself, raise alerts.
+      const bool alerts = (bundle->task() == model::Task::kAttack && c > 0) ||
+                          (bundle->task() == model::Task::kAnomaly && c == 0);
+      h.alerts.push_back(alerts ? &alerts_.Add({{"head", name}, {"class", classes[c]}}) : nullptr);
     }
+    // Reads the bundle's model file: once per reload, on this thread, off
+    // the packet path (the pool's queue absorbs the pause).
     h.columns = driftColumns(*bundle, kDriftFeatures);
     for (std::size_t col : h.columns) {
       h.bins.emplace_back(bundle->quantiles(col));
       h.counts.emplace_back(h.bins.back().size(), 0);
       const auto feature = features::kSchema[bundle->featureIndices()[col]].name;
-      h.gauges.push_back(&drift_family_.Add({{"head", name}, {"feature", std::string(feature)}}));
+      h.labels.push_back({{"head", name}, {"feature", std::string(feature)}});
+      h.gauges.push_back(nullptr);
     }
     return &h;
   }
 
-  static void observeDrift(HeadState& h, const features::FeatureVector& row) {
+  void observeDrift(HeadState& h, const features::FeatureVector& row) {
     if (h.columns.empty()) return;
     for (std::size_t k = 0; k < h.columns.size(); ++k) {
       const double x = row[h.bundle->featureIndices()[h.columns[k]]];
@@ -366,6 +377,7 @@ class FlowSink final : public inference::ScoredSink {
     }
     if (++h.rows < kDriftWindowRows) return;
     for (std::size_t k = 0; k < h.columns.size(); ++k) {
+      if (h.gauges[k] == nullptr) h.gauges[k] = &drift_family_.Add(h.labels[k]);
       h.gauges[k]->Set(h.bins[k].psi(h.counts[k]));
       std::fill(h.counts[k].begin(), h.counts[k].end(), 0);
     }
@@ -438,6 +450,9 @@ struct Metrics::Impl {
 
 namespace {
 
+// What civetweb logs while the constructor starts it, on that thread.
+thread_local std::string* t_start_log = nullptr;
+
 bool readOnly(mg_connection* conn) {
   const mg_request_info* ri = mg_get_request_info(conn);
   const std::string_view m = ri->request_method != nullptr ? ri->request_method : "";
@@ -459,23 +474,40 @@ int notAllowed(mg_connection* conn) {
   return respond(conn, 405, "text/plain; charset=utf-8", "only GET and HEAD\n");
 }
 
-int serveMetrics(mg_connection* conn, void* data) {
+// Nothing may throw into civetweb's C code: a failed page is a 500.
+template <typename Page>
+int servePage(mg_connection* conn, const char* type, Page page) {
   if (!readOnly(conn)) return notAllowed(conn);
+  std::string body;
+  try {
+    body = page();
+  } catch (const std::exception& e) {
+    return respond(conn, 500, "text/plain; charset=utf-8", std::string(e.what()) + "\n");
+  }
+  return respond(conn, 200, type, body);
+}
+
+int serveMetrics(mg_connection* conn, void* data) {
   const auto* m = static_cast<const Metrics*>(data);
-  return respond(conn, 200, "text/plain; version=0.0.4; charset=utf-8", m->scrape());
+  return servePage(conn, "text/plain; version=0.0.4; charset=utf-8", [m] { return m->scrape(); });
 }
 
 int serveModels(mg_connection* conn, void* data) {
-  if (!readOnly(conn)) return notAllowed(conn);
   const auto* m = static_cast<const Metrics*>(data);
-  return respond(conn, 200, "application/json", m->modelsJson());
+  return servePage(conn, "application/json", [m] { return m->modelsJson(); });
 }
 
 int serveHealth(mg_connection* conn, void* data) {
   if (!readOnly(conn)) return notAllowed(conn);
   const auto* c = static_cast<const SourceCollector*>(data);
-  return c->healthy() ? respond(conn, 200, "text/plain; charset=utf-8", "ok\n")
-                      : respond(conn, 503, "text/plain; charset=utf-8", "unhealthy\n");
+  bool healthy = false;
+  try {
+    healthy = c->healthy();
+  } catch (const std::exception&) {
+    healthy = false;  // a health check that cannot answer is unhealthy
+  }
+  return healthy ? respond(conn, 200, "text/plain; charset=utf-8", "ok\n")
+                 : respond(conn, 503, "text/plain; charset=utf-8", "unhealthy\n");
 }
 
 }  // namespace
@@ -484,6 +516,11 @@ Metrics::Metrics(const config::MetricsConfig& cfg, Sources sources)
     : impl_(std::make_unique<Impl>(cfg, std::move(sources))) {
   if (cfg.listen.empty()) return;
   const std::string where = "metrics.listen " + cfg.listen + ": ";
+  // Feature 8 is IPv6; Debian 12's libcivetweb is built without it.
+  if (cfg.listen.front() == '[' && mg_check_feature(8) == 0) {
+    throw MetricsError(where +
+                       "this build's HTTP server (libcivetweb) has no IPv6; use an IPv4 address");
+  }
   // Two threads: scrapes are rare, and a third client waits its turn.
   const char* options[] = {"listening_ports",
                            cfg.listen.c_str(),
@@ -493,6 +530,17 @@ Metrics::Metrics(const config::MetricsConfig& cfg, Sources sources)
                            "10000",
                            nullptr};
   mg_callbacks callbacks{};
+  // civetweb says why binding failed only through its log (the error text
+  // is "Failed to setup server ports"); keep what it logs while starting.
+  callbacks.log_message = [](const mg_connection*, const char* message) {
+    if (t_start_log != nullptr && message != nullptr) {
+      if (!t_start_log->empty()) *t_start_log += "; ";
+      *t_start_log += message;
+    }
+    return 1;  // handled: nothing on stderr
+  };
+  std::string start_log;
+  t_start_log = &start_log;
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.configuration_options = options;
@@ -503,9 +551,12 @@ Metrics::Metrics(const config::MetricsConfig& cfg, Sources sources)
   error.text = error_text;
   error.text_buffer_size = sizeof error_text;
   impl_->ctx = mg_start2(&init, &error);
+  t_start_log = nullptr;
   if (impl_->ctx == nullptr) {
-    throw MetricsError(where +
-                       (error_text[0] != '\0' ? error_text : "cannot start the HTTP server"));
+    std::string why = !start_log.empty()      ? start_log
+                      : error_text[0] != '\0' ? std::string(error_text)
+                                              : "cannot start the HTTP server";
+    throw MetricsError(where + why);
   }
   mg_server_port ports[4]{};
   const int n = mg_get_server_ports(impl_->ctx, 4, ports);

@@ -13,10 +13,12 @@
 ///   inference output thread, once per scored record.
 /// * observeBatch() is called by inference workers once per batch.
 /// * Metrics must outlive the pool and sinks that call into it, and every
-///   Source must outlive the Metrics (its destructor stops the server first).
+///   Source must outlive the Metrics. The destructor stops the server first,
+///   waiting for requests in progress (up to about 2 s: civetweb's poll).
 ///
-/// Names, types, labels and help live in one table (kMetrics); docs/metrics.md
-/// is generated from it by markdown() and a test keeps them equal.
+/// Names, types, labels and help live in one table (metricTable());
+/// docs/metrics.md is generated from it by markdown() and a test keeps them
+/// equal.
 
 #include <cstddef>
 #include <cstdint>
@@ -103,7 +105,8 @@ class Metrics {
  public:
   /// Starts serving on cfg.listen (HOST:PORT; port 0 picks a free port);
   /// an empty listen serves nothing but the instruments still count.
-  /// Throws MetricsError naming the address.
+  /// Throws MetricsError naming the address and the reason (in use, not
+  /// local, IPv6 without a libcivetweb built for it, as Debian 12's).
   Metrics(const config::MetricsConfig& cfg, Sources sources);
   ~Metrics();
   Metrics(const Metrics&) = delete;

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -202,10 +203,25 @@ TEST(MetricsServer, BindFailureNamesTheAddress) {
     Metrics second({.listen = taken, .path = "/metrics"}, {});
     FAIL() << "a second server bound " << taken;
   } catch (const MetricsError& e) {
+    EXPECT_NE(std::string(e.what()).find("Address already in use"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("metrics.listen " + taken + ": "), std::string::npos)
         << e.what();
   }
   EXPECT_THROW(Metrics({.listen = "192.0.2.1:9750", .path = "/metrics"}, {}), MetricsError);
+  // IPv6 works only where libcivetweb was built with it (not Debian 12's):
+  // then it serves, else the error says why.
+  try {
+    Metrics v6({.listen = "[::1]:0", .path = "/metrics"}, {});
+    int status = 0;
+    const std::string code = runCommand("curl -s -o /dev/null -w '%{http_code}' -g 'http://[::1]:" +
+                                            std::to_string(v6.port()) + "/healthz'",
+                                        status);
+    EXPECT_EQ(code, "200");
+  } catch (const MetricsError& e) {
+    EXPECT_NE(std::string(e.what()).find("metrics.listen [::1]:0: "), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("IPv6"), std::string::npos) << e.what();
+  }
   // No address: nothing served, the instruments still count.
   Metrics none({.listen = "", .path = "/metrics"}, {});
   EXPECT_EQ(none.port(), 0);
@@ -327,6 +343,9 @@ TEST(MetricsServer, PerFlowInstrumentsAndBatchHistogramsFromARealPool) {
     EXPECT_EQ(sample(page, "edgesense_alerts_total{class=\"" + cls + "\",head=\"attack\"}"), want)
         << cls;
   }
+  // Classes that never alert have no alert series.
+  EXPECT_EQ(page.count(R"(edgesense_alerts_total{class="benign",head="attack"})"), 0u);
+  EXPECT_EQ(page.count(R"(edgesense_alerts_total{class="reel",head="reel"})"), 0u);
   EXPECT_EQ(sample(page, "edgesense_reel_flows_total"), reel_flows);
   EXPECT_EQ(sample(page, "edgesense_reel_bytes_total"), reel_bytes);
   // One histogram observation per batch, the rows summing to every record.
@@ -446,6 +465,116 @@ TEST(MetricsDrift, GaugesFollowTheScoredRows) {
   ASSERT_EQ(shifted.size(), calm.size());
   for (const auto& [key, psi] : shifted) EXPECT_GT(psi, 0.25) << key;
   EXPECT_EQ(next.got.size(), 2 * kDriftWindowRows);  // every record handed on
+
+  // A reload: a new attack bundle (loaded again) takes the old one's gauges
+  // away until its first full window; a set without an attack head too.
+  auto reloaded = bothHeads();
+  registry.publish(reloaded);
+  const auto one = [&] {
+    inference::ScoredRecord s;
+    s.record.features = trainingRows(1, 1)[0];
+    s.verdict.attack_scored = true;
+    s.models = registry.current();
+    sink.onScored(std::move(s));
+  };
+  one();
+  EXPECT_TRUE(driftOf().empty());
+  feed(1);  // a whole window: the new bundle's gauges, calm again
+  const auto after = driftOf();
+  ASSERT_EQ(after.size(), calm.size());
+  for (const auto& [key, psi] : after) EXPECT_LT(psi, 0.1) << key;
+  auto reel_only = std::make_shared<inference::ModelSet>();
+  reel_only->reel = reloaded->reel;
+  registry.publish(reel_only);
+  one();
+  EXPECT_TRUE(driftOf().empty());
+}
+
+/// numpy.quantile's default (linear) at 0, 10, ..., 100 percent.
+std::vector<double> deciles(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  std::vector<double> q;
+  for (std::size_t j = 0; j < model::kQuantileCount; ++j) {
+    const double pos = static_cast<double>(j) / 10 * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<std::size_t>(pos);
+    const double frac = pos - static_cast<double>(lo);
+    q.push_back(lo + 1 < v.size() ? v[lo] + frac * (v[lo + 1] - v[lo]) : v[lo]);
+  }
+  return q;
+}
+
+TEST(MetricsDrift, AnomalyHeadFromAForestBundle) {
+  constexpr std::size_t kCols = 6;
+  constexpr std::size_t kRows = 4000;
+  const auto train = model::test::gaussianRows(kRows, kCols, 5);
+  const auto forest = model::IsolationForest::train(std::span<const float>(train), kCols,
+                                                    {.n_trees = 50, .sample_size = 256, .seed = 1});
+  std::vector<std::string> names;
+  for (std::size_t c = 0; c < kCols; ++c) names.emplace_back(features::kSchema[c].name);
+  const auto row = [&](std::size_t i, double shift) {
+    features::FeatureVector v{};
+    for (std::size_t c = 0; c < kCols; ++c) v[c] = train[(i % kRows) * kCols + c] + shift;
+    return v;
+  };
+  model::test::TempDir dir;
+  model::test::writeForestBundle(dir.path(), forest, names, {row(0, 0), row(1, 0), row(2, 0)});
+  // The training distribution as make_bundle.py writes it; the last column
+  // has none, so drift must leave it out.
+  auto meta = model::test::readJson(dir.path() / "bundle.json");
+  for (std::size_t c = 0; c + 1 < kCols; ++c) {
+    std::vector<double> col;
+    for (std::size_t i = 0; i < kRows; ++i) col.push_back(train[i * kCols + c]);
+    meta["feature_distribution"][names[c]]["quantiles"] = deciles(col);
+  }
+  model::test::writeJson(dir.path() / "bundle.json", meta);
+  auto set = std::make_shared<inference::ModelSet>();
+  set->anomaly = model::Bundle::load(dir.path());
+  const auto columns = driftColumns(*set->anomaly, kDriftFeatures);
+  EXPECT_EQ(columns.size(), kCols - 1);
+  EXPECT_EQ(std::count(columns.begin(), columns.end(), kCols - 1), 0);
+
+  inference::ModelRegistry registry;
+  registry.publish(set);
+  Metrics m(loopback(), {.models = &registry});
+  Collect next;
+  inference::ScoredSink& sink = m.wrap(next);
+  double alerting = 0;
+  const auto feed = [&](double shift) {
+    for (std::size_t i = 0; i < kDriftWindowRows; ++i) {
+      inference::ScoredRecord s;
+      s.record.features = row(i, shift);
+      s.verdict.anomaly_scored = true;
+      s.verdict.anomaly_alert = i % 10 == 0;
+      alerting += s.verdict.anomaly_alert ? 1 : 0;
+      s.models = registry.current();
+      sink.onScored(std::move(s));
+    }
+  };
+  const auto driftOf = [&] {
+    std::map<std::string, double> psi;
+    for (const auto& [key, value] : parsePage(httpGet(m.port(), "/metrics").body)) {
+      if (key.starts_with("edgesense_model_feature_drift_psi{")) psi[key] = value;
+    }
+    return psi;
+  };
+  feed(0);
+  const auto calm = driftOf();
+  EXPECT_EQ(calm.size(), kCols - 1);
+  for (const auto& [key, psi] : calm) {
+    EXPECT_NE(key.find(R"(head="anomaly")"), std::string::npos) << key;
+    EXPECT_LT(psi, 0.1) << key;
+  }
+  feed(1.5);  // one and a half standard deviations up
+  for (const auto& [key, psi] : driftOf()) EXPECT_GT(psi, 0.25) << key;
+  const auto page = parsePage(httpGet(m.port(), "/metrics").body);
+  EXPECT_EQ(sample(page, R"(edgesense_inference_verdicts_total{class="anomaly",head="anomaly"})"),
+            alerting);
+  EXPECT_EQ(sample(page, R"(edgesense_inference_verdicts_total{class="normal",head="anomaly"})"),
+            2.0 * kDriftWindowRows - alerting);
+  EXPECT_EQ(sample(page, R"(edgesense_alerts_total{class="anomaly",head="anomaly"})"), alerting);
+  EXPECT_EQ(
+      sample(page, R"(edgesense_model_info{head="anomaly",name="anomaly-test",version="test-1"})"),
+      1);
 }
 
 TEST(MetricsServer, PromtoolAcceptsTheWholePage) {
@@ -462,6 +591,14 @@ TEST(MetricsServer, PromtoolAcceptsTheWholePage) {
   }
   const Response r = httpGet(run.metrics->port(), "/metrics");
   ASSERT_EQ(r.status, 200);
+  // Every family of the table is on the page, with its type.
+  for (const MetricDef& d : metricTable()) {
+    const std::string type = d.type == MetricType::kCounter ? "counter"
+                             : d.type == MetricType::kGauge ? "gauge"
+                                                            : "histogram";
+    EXPECT_NE(r.body.find("# TYPE " + std::string(d.name) + " " + type + "\n"), std::string::npos)
+        << d.name;
+  }
   model::test::TempDir dir;
   const auto file = dir.path() / "page.txt";
   std::ofstream(file) << r.body;
