@@ -782,8 +782,9 @@ std::vector<Key> makeTable() {
       bind({.path = "metrics.listen",
             .type = Type::kString,
             .def = "127.0.0.1:9750",
-            .doc = "Address of the metrics endpoint, HOST:PORT (an IPv6 host in brackets, "
-                   "0.0.0.0 for every interface); empty: no endpoint.",
+            .doc = "Address of the metrics endpoint, HOST:PORT (0.0.0.0 for every interface; "
+                   "an IPv6 host in brackets is refused at start where the HTTP server, "
+                   "Debian 12's civetweb, is built without IPv6); empty: no endpoint.",
             .check = listenAddress},
            EDGESENSE_FIELD(metrics.listen)),
       bind({.path = "metrics.path",
