@@ -267,11 +267,28 @@ int runDaemon(const RunOptions& opts) {
                        out.stats().alerts.load() + out.stats().follow_ups.load(),
                        t.source.kernel_dropped + pool.stats().dropped.load());
   };
-  probes.housekeeping = [&files] {
+  // Drops are counted, and said: rate-limited, so a storm is a few lines.
+  probes.housekeeping = [&files, &totals, &pool, &out, kernel_drops = std::uint64_t{0},
+                         queue_drops = std::uint64_t{0},
+                         write_errors = std::uint64_t{0}]() mutable {
     for (FlushingSink* f : files) {
       if (!f->flushPending())
         spdlog::error("EVE output {}: flush failed: {}", f->describe(), std::strerror(errno));
     }
+    const std::uint64_t kernel = totals().source.kernel_dropped;
+    if (kernel > kernel_drops)
+      spdlog::warn("the kernel dropped {} packets ({} so far): capture cannot keep up",
+                   kernel - kernel_drops, kernel);
+    kernel_drops = kernel;
+    const std::uint64_t queue = pool.stats().dropped.load();
+    if (queue > queue_drops)
+      spdlog::warn("inference queue full: {} flow records dropped ({} so far)", queue - queue_drops,
+                   queue);
+    queue_drops = queue;
+    const std::uint64_t writes = out.stats().write_errors.load();
+    if (writes > write_errors)
+      spdlog::error("EVE output: {} writes failed ({} so far)", writes - write_errors, writes);
+    write_errors = writes;
     reportSuppressedLogs();
   };
   Watchdog::Timing timing;

@@ -91,7 +91,7 @@ class NotifySocket:
 class Daemon:
     """One `edgesense run` in the client namespace, with its files."""
 
-    def __init__(self, workdir, models, threads=1, extra=""):
+    def __init__(self, workdir, models, threads=1, extra="", sinks=None):
         self.dir = workdir
         self.eve = workdir / "eve.json"
         self.pid_file = workdir / "edgesense.pid"
@@ -110,7 +110,7 @@ inference:
   models_dir: {models}
   max_wait: 0.02
 alerts:
-  sinks: [{{file: {self.eve}}}]
+  sinks: {sinks or f"[{{file: {self.eve}}}]"}
   aggregation_window: 60
 metrics:
   listen: 127.0.0.1:{METRICS_PORT}
@@ -374,12 +374,23 @@ class RunDaemon(unittest.TestCase):
         self.assertEqual(len(icmp), 1)
         self.assertEqual(icmp[0]["flow"]["reason"], "shutdown")
 
-    def test_sighup_with_a_broken_bundle_keeps_the_old_models(self):
+    def test_sighup_reopens_the_eve_file_and_a_broken_bundle_keeps_the_old_models(self):
         models = self.work / "models"
         shutil.copytree(OPTS.models, models)
         d = self.start(models=models)
         self.curl(2)
         wait_for("the first records", lambda: len(d.flows()) >= 2)
+        # logrotate: move the file away, SIGHUP; the daemon starts a new one
+        # (and reloads the unchanged models).
+        rotated = self.work / "eve.json.1"
+        d.eve.rename(rotated)
+        rotated_size = rotated.stat().st_size
+        d.signal(signal.SIGHUP)
+        wait_for("the reload", lambda: any("models reloaded" in e["message"] for e in d.log()))
+        self.curl(1)
+        wait_for("a record in the new file", lambda: len(d.flows()) >= 1)
+        self.assertEqual(rotated.stat().st_size, rotated_size, "written to the rotated file")
+
         (models / "attack" / "model.json").write_text("{ this is not a model")
         d.signal(signal.SIGHUP)
         wait_for("the refusal in the log",
@@ -389,12 +400,12 @@ class RunDaemon(unittest.TestCase):
         self.assertIn("attack", refusal["message"])
         metrics = d.metrics()
         self.assertEqual(metrics['edgesense_model_reloads_total{result="failure"}'], 1)
-        self.assertEqual(metrics['edgesense_model_reloads_total{result="success"}'], 0)
-        self.assertEqual(metrics["edgesense_model_generation"], 1)
-        # The old models keep scoring.
+        self.assertEqual(metrics['edgesense_model_reloads_total{result="success"}'], 1)
+        self.assertEqual(metrics["edgesense_model_generation"], 2)
+        # The models of generation 2 keep scoring.
         before = len(d.flows())
         self.curl(2)
-        wait_for("records after the reload", lambda: len(d.flows()) >= before + 2)
+        wait_for("records after the refusal", lambda: len(d.flows()) >= before + 2)
         for f in d.flows()[before:]:
             self.assertIn("attack", f["edgesense"]["verdict"])
             self.assertIn("anomaly", f["edgesense"]["verdict"])
@@ -422,6 +433,23 @@ class RunDaemon(unittest.TestCase):
             self.assertIn("S", format_flags(f))  # the record that holds the SYN holds the whole flow
         ids = [f["flow_id"] for f in flows]
         self.assertEqual(len(ids), len(set(ids)), "a flow reported twice")
+
+    def test_repeated_errors_are_rate_limited(self):
+        # A second sink that fails every write: a disk full, for real.
+        d = self.start(extra="", sinks=f"[{{file: {self.work}/eve.json}}, {{file: /dev/full}}]")
+        for _ in range(12):
+            self.curl(1)
+            time.sleep(0.3)
+        http = lambda: [f for f in d.flows() if f.get("dest_port") == HTTP_PORT]
+        wait_for("the records", lambda: len(http()) >= 12)
+        self.assertNotEqual(d.stop(), 0, "EVE writes failed: the exit status says so")
+        errors = [e["message"] for e in d.log() if e["level"] == "error"]
+        failing = [m for m in errors if "/dev/full" in m and "suppressed" not in m]
+        summaries = [m for m in errors if m.startswith("suppressed")]
+        self.assertEqual(len(failing), 5, errors)  # the burst, then held back
+        self.assertEqual(len(summaries), 1, errors)
+        self.assertRegex(summaries[0], r"^suppressed \d+ similar messages .*/dev/full")
+        self.assertEqual(len(http()), 12, "the good sink got every record")
 
     def test_start_up_errors_are_one_clear_message(self):
         cases = []
