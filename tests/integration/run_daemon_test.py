@@ -91,7 +91,7 @@ class NotifySocket:
 class Daemon:
     """One `edgesense run` in the client namespace, with its files."""
 
-    def __init__(self, workdir, models, threads=1, extra="", sinks=None):
+    def __init__(self, workdir, models, threads=1, extra="", sinks=None, interfaces=(IF_CLI,)):
         self.dir = workdir
         self.eve = workdir / "eve.json"
         self.pid_file = workdir / "edgesense.pid"
@@ -99,7 +99,7 @@ class Daemon:
         self.stderr_path = workdir / "stderr.log"
         self.config.write_text(f"""
 capture:
-  interfaces: [{IF_CLI}]
+  interfaces: [{", ".join(interfaces)}]
   threads: {threads}
   immediate: true
   read_timeout: 0.1
@@ -451,6 +451,23 @@ class RunDaemon(unittest.TestCase):
         self.assertRegex(summaries[0], r"^suppressed \d+ similar messages .*/dev/full")
         self.assertEqual(len(http()), 12, "the good sink got every record")
 
+    def test_an_interface_that_goes_away_ends_the_daemon_with_its_flows(self):
+        gone, peer = f"{TAG}g0", f"{TAG}g1"
+        sh("ip", "-n", NS_CLI, "link", "add", gone, "type", "veth", "peer", "name", peer)
+        sh("ip", "-n", NS_CLI, "link", "set", gone, "up")
+        sh("ip", "-n", NS_CLI, "link", "set", peer, "up")
+        d = self.start(interfaces=[IF_CLI, gone])
+        in_ns(NS_CLI, "ping", "-c", "2", "-i", "0.2", SRV)
+        sh("ip", "-n", NS_CLI, "link", "del", gone)
+        self.assertEqual(d.proc.wait(timeout=30), 1)
+        errors = [e["message"] for e in d.log() if e["level"] == "error"]
+        self.assertIn(f"capture stopped: interface {gone}: The interface disappeared", errors)
+        # The other interface's flows are written before the exit.
+        icmp = [f for f in d.flows() if f["proto"] == "ICMP" and f["dest_ip"] == SRV]
+        self.assertEqual(len(icmp), 1)
+        self.assertEqual(icmp[0]["edgesense"]["end_reason"], "shutdown")
+        self.assertTrue(d.notify.seen("STOPPING=1"))
+
     def test_start_up_errors_are_one_clear_message(self):
         cases = []
 
@@ -486,6 +503,13 @@ run: {{user: {user}, group: ""}}
             self.assertEqual(len(lines), 1, proc.stderr)
             for needle in needles:
                 self.assertIn(needle, lines[0])
+        # Not allowed to capture: started as nobody, with no capability.
+        denied = in_ns(NS_CLI, "setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
+                       OPTS.edgesense, "run", "-c", cases[1], check=False)
+        self.assertNotEqual(denied.returncode, 0)
+        lines = [l for l in denied.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, denied.stderr)
+        self.assertIn(f"interface {IF_CLI}: permission denied", lines[0])
         missing = in_ns(NS_CLI, OPTS.edgesense, "run", "-c", self.work / "absent.yaml", check=False)
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("absent.yaml", missing.stderr)
@@ -507,7 +531,7 @@ def main():
     OPTS.edgesense = os.path.abspath(OPTS.edgesense)
     if os.geteuid() != 0:
         sys.exit("run_daemon_test.py: needs root (network namespaces, live capture)")
-    for tool in ("ip", "curl", "ping", "nmap", "socat"):
+    for tool in ("ip", "curl", "ping", "nmap", "socat", "setpriv"):
         if shutil.which(tool) is None:
             sys.exit(f"run_daemon_test.py: {tool} not found (run scripts/setup)")
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
