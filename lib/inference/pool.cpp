@@ -83,6 +83,7 @@ void InferencePool::Impl::worker(unsigned index) {
     stats.score_ns.fetch_add(static_cast<std::uint64_t>(ns.count()), std::memory_order_relaxed);
     stats.batches.fetch_add(1, std::memory_order_relaxed);
     stats.scored.fetch_add(n, std::memory_order_relaxed);
+    if (cfg.on_batch) cfg.on_batch(n, std::chrono::duration<double>(ns).count());
     {
       std::lock_guard lock(out_mutex);
       for (std::size_t i = 0; i < n; ++i) {

@@ -32,6 +32,11 @@ struct PoolConfig {
   std::size_t queue_capacity = 16384;
   bool block_when_full = false;
   ScoringOptions scoring;
+  /// Told of every scored batch (rows, seconds spent scoring it), by the
+  /// worker that scored it: once per batch, never per record. Optional;
+  /// must be safe to call from several workers at once (metrics::Metrics::
+  /// observeBatch is).
+  std::function<void(std::size_t rows, double seconds)> on_batch;
 };
 
 /// Receives scored records on the output thread, in submission order.

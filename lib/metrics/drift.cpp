@@ -15,7 +15,7 @@ namespace edgesense::metrics {
 namespace {
 
 // Shares below this count as this, so an empty bin does not make PSI infinite.
-constexpr double kFloor = 1e-4;
+constexpr double kFloor = 1e-3;
 
 nlohmann::json readJson(const std::filesystem::path& file) {
   std::ifstream in(file);
@@ -72,23 +72,22 @@ DriftBins::DriftBins(std::span<const double> q) {
     return;
   }
   const double step = 1.0 / static_cast<double>(n - 1);
-  // Training CDF at each distinct quantile value. q_j = v for j in [lo, hi]:
-  // without a tie F(v) = j/10; a tie is a point mass with F(v) somewhere in
-  // [hi/10, (hi+1)/10], taken at the middle.
-  std::vector<double> cdf;
+  // The training CDF is known at a quantile q_j = v held by no other j:
+  // F(v) = j/10 (the interpolated quantiles of continuous data). A run of
+  // equal quantiles q_lo..q_hi is a point mass whose share is only bounded
+  // (F(v) lies in [hi/10, (hi+1)/10]), so its edge is dropped and the mass
+  // falls in a wider bin whose share is known, unless hi is the top (F = 1).
+  double prev = 0;
   for (std::size_t lo = 0; lo < n;) {
     std::size_t hi = lo;
     while (hi + 1 < n && q[hi + 1] == q[lo]) ++hi;
-    double f = static_cast<double>(hi) * step;
-    if (hi > lo && hi + 1 < n) f += step / 2;
-    edges_.push_back(q[lo]);
-    cdf.push_back(std::min(1.0, f));
+    if (hi == lo || hi + 1 == n) {
+      const double f = static_cast<double>(hi) * step;
+      edges_.push_back(q[lo]);
+      expected_.push_back(f - prev);
+      prev = f;
+    }
     lo = hi + 1;
-  }
-  double prev = 0;
-  for (double f : cdf) {
-    expected_.push_back(f - prev);
-    prev = f;
   }
   expected_.push_back(1.0 - prev);  // above q100: none in training
 }

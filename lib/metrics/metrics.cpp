@@ -147,9 +147,12 @@ constexpr std::array<Head, 3> kHeads{{{"reel", &inference::ModelSet::reel},
 /// The scrape-time families: everything Sources can tell.
 class SourceCollector final : public prometheus::Collectable {
  public:
-  explicit SourceCollector(const Sources& s) : src_(s) {}
+  explicit SourceCollector(Sources s) : src_(std::move(s)) {}
 
+  /// Called on the HTTP threads; one scrape at a time, so Sources need not
+  /// be reentrant.
   std::vector<MetricFamily> Collect() const override {
+    std::lock_guard lock(mutex_);
     PageBuilder page;
     if (src_.capture) addCapture(page, src_.capture());
     if (src_.pool != nullptr) {
@@ -193,12 +196,23 @@ class SourceCollector final : public prometheus::Collectable {
                u(src_.reloads->failed.load(std::memory_order_relaxed)), {{"result", "failure"}});
     }
     page.add("edgesense_build_info", 1, {{"version", EDGESENSE_VERSION}});
-    page.add("edgesense_pipeline_healthy", healthy() ? 1 : 0);
+    page.add("edgesense_pipeline_healthy", healthyLocked() ? 1 : 0);
     addProcess(page);
     return page.take();
   }
 
-  bool healthy() const { return !src_.healthy || src_.healthy(); }
+  bool healthy() const {
+    std::lock_guard lock(mutex_);
+    return healthyLocked();
+  }
+  std::shared_ptr<const inference::ModelSet> models() const {
+    std::lock_guard lock(mutex_);
+    return src_.models != nullptr ? src_.models->current() : nullptr;
+  }
+  void set(Sources s) {
+    std::lock_guard lock(mutex_);
+    src_ = std::move(s);
+  }
 
  private:
   static void addCapture(PageBuilder& page, const std::vector<CaptureSample>& samples) {
@@ -250,7 +264,10 @@ class SourceCollector final : public prometheus::Collectable {
     }
   }
 
-  const Sources& src_;
+  bool healthyLocked() const { return !src_.healthy || src_.healthy(); }
+
+  mutable std::mutex mutex_;
+  Sources src_;
 };
 
 namespace {
@@ -382,8 +399,7 @@ const prometheus::Histogram::BucketBoundaries kSecondBuckets{
 struct Metrics::Impl {
   Impl(const config::MetricsConfig& c, Sources s)
       : cfg(c),
-        src(std::move(s)),
-        collector(src),
+        collector(std::move(s)),
         registry(std::make_shared<prometheus::Registry>()),
         verdicts(registerFamily(prometheus::BuildCounter(), "edgesense_inference_verdicts_total",
                                 *registry)),
@@ -406,7 +422,6 @@ struct Metrics::Impl {
   void start();
 
   config::MetricsConfig cfg;
-  Sources src;
   SourceCollector collector;
   std::shared_ptr<prometheus::Registry> registry;
   prometheus::Family<prometheus::Counter>& verdicts;
@@ -417,7 +432,6 @@ struct Metrics::Impl {
   prometheus::Histogram& batch_rows;
   prometheus::Histogram& batch_seconds;
   std::unique_ptr<FlowSink> sink;
-  std::mutex scrape_mutex;  // one scrape at a time: Sources need not be reentrant
   mg_context* ctx = nullptr;
   std::uint16_t port = 0;
 };
@@ -470,6 +484,11 @@ Metrics::Metrics(const config::MetricsConfig& cfg, Sources sources)
     : impl_(std::make_unique<Impl>(cfg, std::move(sources))) {
   if (cfg.listen.empty()) return;
   const std::string where = "metrics.listen " + cfg.listen + ": ";
+  // Feature 8 is IPv6; Debian 12's libcivetweb is built without it.
+  if (cfg.listen.front() == '[' && mg_check_feature(8) == 0) {
+    throw MetricsError(where +
+                       "this build's HTTP server (libcivetweb) has no IPv6; use an IPv4 address");
+  }
   // Two threads: scrapes are rare, and a third client waits its turn.
   const char* options[] = {"listening_ports",
                            cfg.listen.c_str(),
@@ -522,16 +541,16 @@ void Metrics::observeBatch(std::size_t rows, double seconds) {
   impl_->batch_seconds.Observe(seconds);
 }
 
+void Metrics::setSources(Sources sources) {
+  impl_->collector.set(std::move(sources));
+}
+
 std::uint16_t Metrics::port() const noexcept {
   return impl_->port;
 }
 
 std::string Metrics::scrape() const {
-  std::vector<MetricFamily> families;
-  {
-    std::lock_guard lock(impl_->scrape_mutex);
-    families = impl_->collector.Collect();
-  }
+  std::vector<MetricFamily> families = impl_->collector.Collect();
   for (MetricFamily& f : impl_->registry->Collect()) {
     if (!f.metric.empty()) families.push_back(std::move(f));
   }
@@ -549,7 +568,7 @@ std::string Metrics::scrape() const {
 
 std::string Metrics::modelsJson() const {
   nlohmann::json doc = {{"generation", 0}, {"bundles", nlohmann::json::array()}};
-  const auto set = impl_->src.models != nullptr ? impl_->src.models->current() : nullptr;
+  const auto set = impl_->collector.models();
   if (!set) return doc.dump(2) + "\n";
   doc["generation"] = set->generation;
   const std::array<std::pair<const std::shared_ptr<const model::Bundle>*, bool>, 6> all{{

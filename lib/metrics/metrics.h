@@ -118,6 +118,12 @@ class Metrics {
   /// For inference::PoolConfig::on_batch: once per scored batch, by a worker.
   void observeBatch(std::size_t rows, double seconds);
 
+  /// Replaces the sources; safe while serving (a scrape in progress
+  /// finishes first). For what exists only after the Metrics does: the
+  /// pool is built with wrap()'s sink, then its stats and queue depth are
+  /// added here.
+  void setSources(Sources sources);
+
   /// The bound port (0 when not serving).
   std::uint16_t port() const noexcept;
 
