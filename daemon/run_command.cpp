@@ -239,7 +239,13 @@ int runDaemon(const RunOptions& opts) {
   rx_cfg.flows = cfg.toFlowConfig();
   rx_cfg.features = cfg.toFeatureParams();
   rx_cfg.hosts = cfg.toHostTableConfig();
-  rx_cfg.wall_clock = pipeline::realtimeMicros;
+  // A quiet read moves the flow tables to the wall clock, kept a little
+  // behind it: a packet stamped just before the read gave up may not have
+  // been handed over yet (a busy machine, a kernel block not yet retired),
+  // and must not find its flow already ended. Records still come out well
+  // within a second of the idle timeout.
+  constexpr decode::TimeUs kTickLagUs = 250'000;
+  rx_cfg.wall_clock = [] { return pipeline::realtimeMicros() - kTickLagUs; };
   for (auto& c : captures) c->loop = std::make_unique<pipeline::RxLoop>(rx_cfg, *c->source, submit);
 
   // Totals over every capture thread, as last published.

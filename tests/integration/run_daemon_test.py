@@ -264,12 +264,13 @@ class RunDaemon(unittest.TestCase):
         in_ns(NS_CLI, "ping", "-c", "3", "-i", "0.2", SRV)
         in_ns(NS_CLI, "nmap", "-sS", "-Pn", "-n", "-T4", "--max-retries", "0", "-p", "1-200", SRV)
         # Every flow has ended (idle timeout, FIN, RST) once the link is quiet.
-        wait_for("the curl flows' records", lambda: sum(
-            1 for f in d.flows() if f.get("dest_port") == HTTP_PORT and f["proto"] == "TCP") >= 5)
+        wait_for("the curl flows' records", lambda: len(connections(d.flows(), HTTP_PORT)) >= 5)
         wait_for("the ping flow's record", lambda: any(f["proto"] == "ICMP" for f in d.flows()))
         wait_for("the scan's records", lambda: len({f.get("dest_port") for f in d.flows()}) >= 150)
+        # Quiet now: the records in the file and the counters agree.
+        wait_for("the counters to match the file", lambda: d.metrics()[
+            "edgesense_output_flow_records_total"] == len(d.flows()))
         metrics = d.metrics()
-
         records = d.records()
         validator = jsonschema.Draft7Validator(json.loads(Path(OPTS.schema).read_text()))
         for r in records:
@@ -277,7 +278,7 @@ class RunDaemon(unittest.TestCase):
             errors = list(validator.iter_errors({k: v for k, v in r.items() if k != "edgesense"}))
             self.assertEqual(errors, [], f"{r['event_type']} record fails the schema: {errors[:1]}")
         flows = [r for r in records if r["event_type"] == "flow"]
-        http = [f for f in flows if f.get("dest_port") == HTTP_PORT and f["flow"]["pkts_toclient"] > 5]
+        http = connections(flows, HTTP_PORT)
         self.assertEqual(len(http), 5, "one record per curl connection")
         for f in http:
             self.assertEqual((f["src_ip"], f["dest_ip"]), (CLI, SRV))
@@ -420,7 +421,7 @@ class RunDaemon(unittest.TestCase):
         in_ns(NS_CLI, "nmap", "-sS", "-Pn", "-n", "-T4", "--max-retries", "0", "-p", "1-100", SRV)
         self.assertEqual(d.stop(), 0)
         flows = d.flows()
-        http = [f for f in flows if f.get("dest_port") == HTTP_PORT and f["flow"]["pkts_toclient"] > 5]
+        http = connections(flows, HTTP_PORT)
         self.assertEqual(len(http), 20)
         # Split across threads, a flow would come out as two records, each
         # with part of its packets.
@@ -428,9 +429,11 @@ class RunDaemon(unittest.TestCase):
                   for f in http]
         self.assertEqual(len(set(tuples)), 20)
         for f in http:
+            # The record that holds the SYN holds the whole connection: the
+            # request, the 20 kB page, both FINs.
             self.assertEqual(f["edgesense"]["end_reason"], "tcp_fin")
-            self.assertGreater(f["flow"]["pkts_toserver"], 3)
-            self.assertIn("S", format_flags(f))  # the record that holds the SYN holds the whole flow
+            self.assertGreater(f["flow"]["bytes_toclient"], 20000)
+            self.assertGreaterEqual(f["flow"]["pkts_toserver"], 6)
         ids = [f["flow_id"] for f in flows]
         self.assertEqual(len(ids), len(set(ids)), "a flow reported twice")
 
@@ -439,17 +442,20 @@ class RunDaemon(unittest.TestCase):
         d = self.start(extra="", sinks=f"[{{file: {self.work}/eve.json}}, {{file: /dev/full}}]")
         for _ in range(12):
             self.curl(1)
-            time.sleep(0.3)
-        http = lambda: [f for f in d.flows() if f.get("dest_port") == HTTP_PORT]
+            time.sleep(0.4)
+        http = lambda: connections(d.flows(), HTTP_PORT)
         wait_for("the records", lambda: len(http()) >= 12)
         self.assertNotEqual(d.stop(), 0, "EVE writes failed: the exit status says so")
         errors = [e["message"] for e in d.log() if e["level"] == "error"]
-        failing = [m for m in errors if "/dev/full" in m and "suppressed" not in m]
-        summaries = [m for m in errors if m.startswith("suppressed")]
-        self.assertEqual(len(failing), 5, errors)  # the burst, then held back
+        flushes = [m for m in errors if "flush failed" in m and not m.startswith("suppressed")]
+        summaries = [m for m in errors if m.startswith("suppressed") and "flush failed" in m]
+        self.assertEqual(len(flushes), 5, errors)  # the burst, then held back
         self.assertEqual(len(summaries), 1, errors)
         self.assertRegex(summaries[0], r"^suppressed \d+ similar messages .*/dev/full")
+        writes = [m for m in errors if re.match(r"EVE output: \d+ writes failed \(", m)]
+        self.assertLessEqual(len(writes), 5, errors)
         self.assertEqual(len(http()), 12, "the good sink got every record")
+        self.assertEqual(len({f["src_port"] for f in http()}), 12, "a connection split in two")
 
     def test_an_interface_that_goes_away_ends_the_daemon_with_its_flows(self):
         gone, peer = f"{TAG}g0", f"{TAG}g1"
@@ -515,9 +521,13 @@ run: {{user: {user}, group: ""}}
         self.assertIn("absent.yaml", missing.stderr)
 
 
-def format_flags(f):
-    tcp = f.get("tcp", {})
-    return "S" if tcp.get("syn") else ""
+def connections(flows, port):
+    """The records of TCP connections to `port`: the ones holding a SYN. In
+    a simultaneous close the flow table ends a connection at the first
+    closer's ACK of the second FIN, and the other side's late ACK of the
+    first FIN becomes a one-packet flow of its own (lib/flow's rule; replay
+    does the same on a capture of it); those are left out here."""
+    return [f for f in flows if f.get("dest_port") == port and f.get("tcp", {}).get("syn")]
 
 
 def main():
