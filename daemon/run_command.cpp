@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -51,22 +52,31 @@ class FlushingSink final : public output::LineSink {
   bool flush() override {
     std::lock_guard lock(mutex_);
     dirty_ = false;
-    return inner_->flush();
+    return count(inner_->flush());
   }
   /// Watchdog thread. True if nothing was pending or the flush worked.
   bool flushPending() {
     std::lock_guard lock(mutex_);
     if (!dirty_) return true;
     dirty_ = false;
-    return inner_->flush();
+    return count(inner_->flush());
   }
+  /// Flushes that failed (stdio may drop what it could not write, so a
+  /// later flush can succeed with lines lost); any thread.
+  std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
   void requestReopen() noexcept override { inner_->requestReopen(); }
   std::string describe() const override { return inner_->describe(); }
 
  private:
+  bool count(bool ok) {
+    if (!ok) failures_.fetch_add(1, std::memory_order_relaxed);
+    return ok;
+  }
+
   std::mutex mutex_;
   std::unique_ptr<output::LineSink> inner_;
   bool dirty_ = false;
+  std::atomic<std::uint64_t> failures_{0};
 };
 
 /// The pool takes records from one producer; several capture threads line
@@ -385,7 +395,10 @@ int runDaemon(const RunOptions& opts) {
 
   // Stop in pipeline order: capture (every flow ends, reason shutdown),
   // then scoring, then output.
+  // The watchdog goes first: capture threads that have stopped on purpose
+  // are not stalled ones. out.finish() does its last flush.
   notifySystemd("STOPPING=1");
+  watchdog->stop();
   for (auto& c : captures) {
     c->thread.request_stop();
     c->source->breakLoop();
@@ -397,7 +410,6 @@ int runDaemon(const RunOptions& opts) {
   reloader.stop();
   scoring.drain();
   out.finish();
-  watchdog->stop();
   const pipeline::RxSnapshot t = totals();
   spdlog::info("stopped: {} packets, {} flows, {} flow records, {} alerts", t.rx.packets,
                t.flows.created, out.stats().flow_records.load(),
@@ -405,6 +417,13 @@ int runDaemon(const RunOptions& opts) {
   if (out.stats().write_errors.load() > 0) {
     spdlog::error("EVE output: {} writes failed", out.stats().write_errors.load());
     status = 1;
+  }
+  for (const FlushingSink* f : files) {
+    if (f->failures() > 0) {
+      spdlog::error("EVE output {}: {} flushes failed, records were lost", f->describe(),
+                    f->failures());
+      status = 1;
+    }
   }
   reportSuppressedLogs(true);
   return status;

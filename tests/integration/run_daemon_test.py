@@ -501,6 +501,8 @@ run: {{user: {user}, group: ""}}
              ["case2.yaml:1:", "capture.threads"]),
             (config(f"capture: {{interfaces: [{IF_CLI}]}}" + common(user="nosuchuser")),
              ["run.user nosuchuser", "no such user"]),
+            (config(f"capture: {{interfaces: [{IF_CLI}, {IF_CLI}]}}" + common()),
+             ["case4.yaml:1:", f"'{IF_CLI}' is listed twice"]),
         ]
         for path, needles in expectations:
             proc = in_ns(NS_CLI, OPTS.edgesense, "run", "-c", path, check=False, timeout=60)
