@@ -93,7 +93,7 @@ TEST(Watchdog, PingsSystemdOnlyWhileThePipelineMoves) {
   EXPECT_TRUE(dog.healthy());
 
   // The capture threads stop moving: unhealthy after stall_after, no pings.
-  run_for(300ms, false);
+  run_for(400ms, false);
   systemd.take();
   EXPECT_FALSE(dog.healthy());
   run_for(200ms, false);
@@ -106,7 +106,7 @@ TEST(Watchdog, PingsSystemdOnlyWhileThePipelineMoves) {
 
   // The output thread stuck with records waiting: unhealthy too.
   backlog = 5;
-  run_for(400ms, true);
+  run_for(500ms, true);
   EXPECT_FALSE(dog.healthy());
   systemd.take();
   run_for(150ms, true);
