@@ -254,7 +254,7 @@ int runDaemon(const RunOptions& opts) {
   // been handed over yet (a busy machine, a kernel block not yet retired),
   // and must not find its flow already ended. Records still come out well
   // within a second of the idle timeout.
-  constexpr decode::TimeUs kTickLagUs = 250'000;
+  constexpr decode::TimeUs kTickLagUs = 100'000;
   rx_cfg.wall_clock = [] { return pipeline::realtimeMicros() - kTickLagUs; };
   for (auto& c : captures) c->loop = std::make_unique<pipeline::RxLoop>(rx_cfg, *c->source, submit);
 
@@ -318,6 +318,7 @@ int runDaemon(const RunOptions& opts) {
     reportSuppressedLogs();
   };
   Watchdog::Timing timing;
+  timing.tick = std::chrono::milliseconds(100);  // also how late an EVE line reaches its file
   timing.stall_after =
       std::max(std::chrono::milliseconds(5000),
                std::chrono::milliseconds(std::llround(cfg.capture.read_timeout * 1e4)));
