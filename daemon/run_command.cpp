@@ -15,6 +15,8 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -50,22 +52,31 @@ class FlushingSink final : public output::LineSink {
   bool flush() override {
     std::lock_guard lock(mutex_);
     dirty_ = false;
-    return inner_->flush();
+    return count(inner_->flush());
   }
   /// Watchdog thread. True if nothing was pending or the flush worked.
   bool flushPending() {
     std::lock_guard lock(mutex_);
     if (!dirty_) return true;
     dirty_ = false;
-    return inner_->flush();
+    return count(inner_->flush());
   }
+  /// Flushes that failed (stdio may drop what it could not write, so a
+  /// later flush can succeed with lines lost); any thread.
+  std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
   void requestReopen() noexcept override { inner_->requestReopen(); }
   std::string describe() const override { return inner_->describe(); }
 
  private:
+  bool count(bool ok) {
+    if (!ok) failures_.fetch_add(1, std::memory_order_relaxed);
+    return ok;
+  }
+
   std::mutex mutex_;
   std::unique_ptr<output::LineSink> inner_;
   bool dirty_ = false;
+  std::atomic<std::uint64_t> failures_{0};
 };
 
 /// The pool takes records from one producer; several capture threads line
@@ -81,18 +92,6 @@ class SharedSubmit final : public features::RecordSink {
  private:
   std::mutex mutex_;
   features::RecordSink& next_;
-};
-
-/// Hands scored records on to a target set after construction: the pool
-/// starts before the metrics endpoint that wraps the output exists (the
-/// endpoint reads the pool's stats, so the pool must outlive it).
-class ForwardSink final : public inference::ScoredSink {
- public:
-  void onScored(inference::ScoredRecord&& r) override { target_->onScored(std::move(r)); }
-  void setTarget(inference::ScoredSink& target) { target_ = &target; }
-
- private:
-  inference::ScoredSink* target_ = nullptr;
 };
 
 /// One capture thread: its handle, its loop (and flow table), its thread.
@@ -202,17 +201,14 @@ int runDaemon(const RunOptions& opts) {
     return 1;
   }
 
-  // Scoring and output.
+  // Scoring and output. Declared in reverse order of teardown: the metrics
+  // endpoint stops first (it reads the others), the pool (drained by then)
+  // last.
   inference::ModelRegistry registry;
   registry.publish(models);
   output::EveOutput out(std::move(lines),
                         output::EveOutputOptions{cfg.alerts.flow_records, true,
                                                  micros(cfg.alerts.aggregation_window)});
-  ForwardSink to_output;  // -> metrics -> out, set before any record is submitted
-  inference::InferencePool pool(poolConfig(cfg.inference), registry, to_output);
-  SharedSubmit shared(pool);
-  features::RecordSink& submit =
-      captures.size() > 1 ? static_cast<features::RecordSink&>(shared) : pool;
   inference::ModelReloader reloader(
       cfg.inference.models_dir, registry,
       [](const std::string& error, const inference::ModelSet* set) {
@@ -222,17 +218,46 @@ int runDaemon(const RunOptions& opts) {
           spdlog::info("models reloaded (generation {})", set->generation);
         }
       });
+  std::optional<inference::InferencePool> pool;
+  std::optional<SharedSubmit> shared;
+  std::optional<Watchdog> watchdog;
+  std::unique_ptr<metrics::Metrics> exporter;
+
+  // Metrics: what exists now; the pool, capture and health join below.
+  metrics::Sources sources;
+  sources.output = &out.stats();
+  sources.reloads = &reloader.stats();
+  sources.models = &registry;
+  try {
+    exporter = std::make_unique<metrics::Metrics>(cfg.metrics, sources);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  inference::PoolConfig pool_cfg = poolConfig(cfg.inference);
+  pool_cfg.on_batch = [m = exporter.get()](std::size_t rows, double seconds) {
+    m->observeBatch(rows, seconds);
+  };
+  pool.emplace(pool_cfg, registry, exporter->wrap(out));
+  // The pool takes records from one producer at a time.
+  shared.emplace(*pool);
+  features::RecordSink& submit =
+      captures.size() > 1 ? static_cast<features::RecordSink&>(*shared) : *pool;
 
   // Capture threads, each with its own flow table.
   pipeline::RxConfig rx_cfg;
   rx_cfg.flows = cfg.toFlowConfig();
   rx_cfg.features = cfg.toFeatureParams();
   rx_cfg.hosts = cfg.toHostTableConfig();
-  rx_cfg.wall_clock = pipeline::realtimeMicros;
-  for (std::size_t i = 0; i < captures.size(); ++i) {
-    Capture& c = *captures[i];
-    c.loop = std::make_unique<pipeline::RxLoop>(rx_cfg, *c.source, submit);
-  }
+  // A quiet read moves the flow tables to the wall clock, kept a little
+  // behind it: a packet stamped just before the read gave up may not have
+  // been handed over yet (a busy machine, a kernel block not yet retired),
+  // and must not find its flow already ended. Records still come out well
+  // within a second of the idle timeout.
+  constexpr decode::TimeUs kTickLagUs = 100'000;
+  rx_cfg.wall_clock = [] { return pipeline::realtimeMicros() - kTickLagUs; };
+  for (auto& c : captures) c->loop = std::make_unique<pipeline::RxLoop>(rx_cfg, *c->source, submit);
+
   // Totals over every capture thread, as last published.
   auto totals = [&captures] {
     pipeline::RxSnapshot sum;
@@ -249,15 +274,16 @@ int runDaemon(const RunOptions& opts) {
   std::string where;
   for (const std::string& name : cfg.capture.interfaces)
     where += (where.empty() ? "" : ", ") + name;
+  inference::InferencePool& scoring = *pool;
   Watchdog::Probes probes;
   probes.heartbeats = [&captures] {
     std::vector<std::uint64_t> beats;
     for (const auto& c : captures) beats.push_back(c->loop->heartbeat());
     return beats;
   };
-  probes.output_progress = [&pool] { return pool.stats().emitted.load(); };
-  probes.output_backlog = [&pool] {
-    const inference::PoolStats& s = pool.stats();
+  probes.output_progress = [&scoring] { return scoring.stats().emitted.load(); };
+  probes.output_backlog = [&scoring] {
+    const inference::PoolStats& s = scoring.stats();
     return s.submitted.load() - s.emitted.load();
   };
   probes.status = [&, where] {
@@ -265,23 +291,40 @@ int runDaemon(const RunOptions& opts) {
     return fmt::format("capturing on {}: {} packets, {} flows ({} active), {} alerts, {} dropped",
                        where, t.rx.packets, t.flows.created, t.flows.active,
                        out.stats().alerts.load() + out.stats().follow_ups.load(),
-                       t.source.kernel_dropped + pool.stats().dropped.load());
+                       t.source.kernel_dropped + scoring.stats().dropped.load());
   };
-  probes.housekeeping = [&files] {
+  // Drops are counted, and said: rate-limited, so a storm is a few lines.
+  probes.housekeeping = [&files, &totals, &scoring, &out, kernel_drops = std::uint64_t{0},
+                         queue_drops = std::uint64_t{0},
+                         write_errors = std::uint64_t{0}]() mutable {
     for (FlushingSink* f : files) {
       if (!f->flushPending())
         spdlog::error("EVE output {}: flush failed: {}", f->describe(), std::strerror(errno));
     }
+    const std::uint64_t kernel = totals().source.kernel_dropped;
+    if (kernel > kernel_drops)
+      spdlog::warn("the kernel dropped {} packets ({} so far): capture cannot keep up",
+                   kernel - kernel_drops, kernel);
+    kernel_drops = kernel;
+    const std::uint64_t queue = scoring.stats().dropped.load();
+    if (queue > queue_drops)
+      spdlog::warn("inference queue full: {} flow records dropped ({} so far)", queue - queue_drops,
+                   queue);
+    queue_drops = queue;
+    const std::uint64_t writes = out.stats().write_errors.load();
+    if (writes > write_errors)
+      spdlog::error("EVE output: {} writes failed ({} so far)", writes - write_errors, writes);
+    write_errors = writes;
     reportSuppressedLogs();
   };
   Watchdog::Timing timing;
+  timing.tick = std::chrono::milliseconds(100);  // also how late an EVE line reaches its file
   timing.stall_after =
       std::max(std::chrono::milliseconds(5000),
                std::chrono::milliseconds(std::llround(cfg.capture.read_timeout * 1e4)));
-  Watchdog watchdog(std::move(probes), timing);
+  watchdog.emplace(std::move(probes), timing);
 
-  // Metrics: read at scrape time from what the stages publish.
-  metrics::Sources sources;
+  // The rest of the metrics, read at scrape time from what the stages publish.
   sources.capture = [&captures] {
     std::vector<metrics::CaptureSample> samples;
     for (const auto& c : captures) {
@@ -300,20 +343,10 @@ int runDaemon(const RunOptions& opts) {
     }
     return samples;
   };
-  sources.pool = &pool.stats();
-  sources.queue_depth = [&pool] { return pool.queueDepth(); };
-  sources.output = &out.stats();
-  sources.reloads = &reloader.stats();
-  sources.models = &registry;
-  sources.healthy = [&watchdog] { return watchdog.healthy(); };
-  std::unique_ptr<metrics::Metrics> exporter;
-  try {
-    exporter = std::make_unique<metrics::Metrics>(cfg.metrics, std::move(sources));
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return 1;
-  }
-  to_output.setTarget(exporter->wrap(out));
+  sources.pool = &scoring.stats();
+  sources.queue_depth = [&scoring] { return scoring.queueDepth(); };
+  sources.healthy = [dog = &*watchdog] { return dog->healthy(); };
+  exporter->setSources(std::move(sources));
   if (exporter->port() != 0)
     spdlog::info("metrics on http://{}{}", cfg.metrics.listen, cfg.metrics.path);
 
@@ -363,7 +396,10 @@ int runDaemon(const RunOptions& opts) {
 
   // Stop in pipeline order: capture (every flow ends, reason shutdown),
   // then scoring, then output.
+  // The watchdog goes first: capture threads that have stopped on purpose
+  // are not stalled ones. out.finish() does its last flush.
   notifySystemd("STOPPING=1");
+  watchdog->stop();
   for (auto& c : captures) {
     c->thread.request_stop();
     c->source->breakLoop();
@@ -373,9 +409,8 @@ int runDaemon(const RunOptions& opts) {
     if (!c->loop->error().empty()) spdlog::error("capture stopped: {}", c->loop->error());
   }
   reloader.stop();
-  pool.drain();
+  scoring.drain();
   out.finish();
-  watchdog.stop();
   const pipeline::RxSnapshot t = totals();
   spdlog::info("stopped: {} packets, {} flows, {} flow records, {} alerts", t.rx.packets,
                t.flows.created, out.stats().flow_records.load(),
@@ -383,6 +418,13 @@ int runDaemon(const RunOptions& opts) {
   if (out.stats().write_errors.load() > 0) {
     spdlog::error("EVE output: {} writes failed", out.stats().write_errors.load());
     status = 1;
+  }
+  for (const FlushingSink* f : files) {
+    if (f->failures() > 0) {
+      spdlog::error("EVE output {}: {} flushes failed, records were lost", f->describe(),
+                    f->failures());
+      status = 1;
+    }
   }
   reportSuppressedLogs(true);
   return status;

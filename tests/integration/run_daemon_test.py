@@ -91,7 +91,7 @@ class NotifySocket:
 class Daemon:
     """One `edgesense run` in the client namespace, with its files."""
 
-    def __init__(self, workdir, models, threads=1, extra=""):
+    def __init__(self, workdir, models, threads=1, extra="", sinks=None, interfaces=(IF_CLI,)):
         self.dir = workdir
         self.eve = workdir / "eve.json"
         self.pid_file = workdir / "edgesense.pid"
@@ -99,7 +99,7 @@ class Daemon:
         self.stderr_path = workdir / "stderr.log"
         self.config.write_text(f"""
 capture:
-  interfaces: [{IF_CLI}]
+  interfaces: [{", ".join(interfaces)}]
   threads: {threads}
   immediate: true
   read_timeout: 0.1
@@ -110,7 +110,7 @@ inference:
   models_dir: {models}
   max_wait: 0.02
 alerts:
-  sinks: [{{file: {self.eve}}}]
+  sinks: {sinks or f"[{{file: {self.eve}}}]"}
   aggregation_window: 60
 metrics:
   listen: 127.0.0.1:{METRICS_PORT}
@@ -264,12 +264,13 @@ class RunDaemon(unittest.TestCase):
         in_ns(NS_CLI, "ping", "-c", "3", "-i", "0.2", SRV)
         in_ns(NS_CLI, "nmap", "-sS", "-Pn", "-n", "-T4", "--max-retries", "0", "-p", "1-200", SRV)
         # Every flow has ended (idle timeout, FIN, RST) once the link is quiet.
-        wait_for("the curl flows' records", lambda: sum(
-            1 for f in d.flows() if f.get("dest_port") == HTTP_PORT and f["proto"] == "TCP") >= 5)
+        wait_for("the curl flows' records", lambda: len(connections(d.flows(), HTTP_PORT)) >= 5)
         wait_for("the ping flow's record", lambda: any(f["proto"] == "ICMP" for f in d.flows()))
         wait_for("the scan's records", lambda: len({f.get("dest_port") for f in d.flows()}) >= 150)
+        # Quiet now: the records in the file and the counters agree.
+        wait_for("the counters to match the file", lambda: d.metrics()[
+            "edgesense_output_flow_records_total"] == len(d.flows()))
         metrics = d.metrics()
-
         records = d.records()
         validator = jsonschema.Draft7Validator(json.loads(Path(OPTS.schema).read_text()))
         for r in records:
@@ -277,7 +278,7 @@ class RunDaemon(unittest.TestCase):
             errors = list(validator.iter_errors({k: v for k, v in r.items() if k != "edgesense"}))
             self.assertEqual(errors, [], f"{r['event_type']} record fails the schema: {errors[:1]}")
         flows = [r for r in records if r["event_type"] == "flow"]
-        http = [f for f in flows if f.get("dest_port") == HTTP_PORT and f["flow"]["pkts_toclient"] > 5]
+        http = connections(flows, HTTP_PORT)
         self.assertEqual(len(http), 5, "one record per curl connection")
         for f in http:
             self.assertEqual((f["src_ip"], f["dest_ip"]), (CLI, SRV))
@@ -374,12 +375,23 @@ class RunDaemon(unittest.TestCase):
         self.assertEqual(len(icmp), 1)
         self.assertEqual(icmp[0]["flow"]["reason"], "shutdown")
 
-    def test_sighup_with_a_broken_bundle_keeps_the_old_models(self):
+    def test_sighup_reopens_the_eve_file_and_a_broken_bundle_keeps_the_old_models(self):
         models = self.work / "models"
         shutil.copytree(OPTS.models, models)
         d = self.start(models=models)
         self.curl(2)
         wait_for("the first records", lambda: len(d.flows()) >= 2)
+        # logrotate: move the file away, SIGHUP; the daemon starts a new one
+        # (and reloads the unchanged models).
+        rotated = self.work / "eve.json.1"
+        d.eve.rename(rotated)
+        rotated_size = rotated.stat().st_size
+        d.signal(signal.SIGHUP)
+        wait_for("the reload", lambda: any("models reloaded" in e["message"] for e in d.log()))
+        self.curl(1)
+        wait_for("a record in the new file", lambda: len(d.flows()) >= 1)
+        self.assertEqual(rotated.stat().st_size, rotated_size, "written to the rotated file")
+
         (models / "attack" / "model.json").write_text("{ this is not a model")
         d.signal(signal.SIGHUP)
         wait_for("the refusal in the log",
@@ -389,12 +401,12 @@ class RunDaemon(unittest.TestCase):
         self.assertIn("attack", refusal["message"])
         metrics = d.metrics()
         self.assertEqual(metrics['edgesense_model_reloads_total{result="failure"}'], 1)
-        self.assertEqual(metrics['edgesense_model_reloads_total{result="success"}'], 0)
-        self.assertEqual(metrics["edgesense_model_generation"], 1)
-        # The old models keep scoring.
+        self.assertEqual(metrics['edgesense_model_reloads_total{result="success"}'], 1)
+        self.assertEqual(metrics["edgesense_model_generation"], 2)
+        # The models of generation 2 keep scoring.
         before = len(d.flows())
         self.curl(2)
-        wait_for("records after the reload", lambda: len(d.flows()) >= before + 2)
+        wait_for("records after the refusal", lambda: len(d.flows()) >= before + 2)
         for f in d.flows()[before:]:
             self.assertIn("attack", f["edgesense"]["verdict"])
             self.assertIn("anomaly", f["edgesense"]["verdict"])
@@ -409,7 +421,7 @@ class RunDaemon(unittest.TestCase):
         in_ns(NS_CLI, "nmap", "-sS", "-Pn", "-n", "-T4", "--max-retries", "0", "-p", "1-100", SRV)
         self.assertEqual(d.stop(), 0)
         flows = d.flows()
-        http = [f for f in flows if f.get("dest_port") == HTTP_PORT and f["flow"]["pkts_toclient"] > 5]
+        http = connections(flows, HTTP_PORT)
         self.assertEqual(len(http), 20)
         # Split across threads, a flow would come out as two records, each
         # with part of its packets.
@@ -417,11 +429,50 @@ class RunDaemon(unittest.TestCase):
                   for f in http]
         self.assertEqual(len(set(tuples)), 20)
         for f in http:
+            # The record that holds the SYN holds the whole connection: the
+            # request, the 20 kB page, both FINs.
             self.assertEqual(f["edgesense"]["end_reason"], "tcp_fin")
-            self.assertGreater(f["flow"]["pkts_toserver"], 3)
-            self.assertIn("S", format_flags(f))  # the record that holds the SYN holds the whole flow
+            self.assertGreater(f["flow"]["bytes_toclient"], 20000)
+            self.assertGreaterEqual(f["flow"]["pkts_toserver"], 6)
         ids = [f["flow_id"] for f in flows]
         self.assertEqual(len(ids), len(set(ids)), "a flow reported twice")
+
+    def test_repeated_errors_are_rate_limited(self):
+        # A second sink that fails every write: a disk full, for real.
+        d = self.start(extra="", sinks=f"[{{file: {self.work}/eve.json}}, {{file: /dev/full}}]")
+        for _ in range(12):
+            self.curl(1)
+            time.sleep(0.4)
+        http = lambda: connections(d.flows(), HTTP_PORT)
+        wait_for("the records", lambda: len(http()) >= 12)
+        self.assertNotEqual(d.stop(), 0, "EVE writes failed: the exit status says so")
+        errors = [e["message"] for e in d.log() if e["level"] == "error"]
+        flushes = [m for m in errors if "flush failed" in m and not m.startswith("suppressed")]
+        summaries = [m for m in errors if m.startswith("suppressed") and "flush failed" in m]
+        self.assertEqual(len(flushes), 5, errors)  # the burst, then held back
+        self.assertEqual(len(summaries), 1, errors)
+        self.assertRegex(summaries[0], r"^suppressed \d+ similar messages .*/dev/full")
+        writes = [m for m in errors if re.match(r"EVE output: \d+ writes failed \(", m)]
+        self.assertLessEqual(len(writes), 5, errors)
+        self.assertEqual(len(http()), 12, "the good sink got every record")
+        self.assertEqual(len({f["src_port"] for f in http()}), 12, "a connection split in two")
+
+    def test_an_interface_that_goes_away_ends_the_daemon_with_its_flows(self):
+        gone, peer = f"{TAG}g0", f"{TAG}g1"
+        sh("ip", "-n", NS_CLI, "link", "add", gone, "type", "veth", "peer", "name", peer)
+        sh("ip", "-n", NS_CLI, "link", "set", gone, "up")
+        sh("ip", "-n", NS_CLI, "link", "set", peer, "up")
+        d = self.start(interfaces=[IF_CLI, gone])
+        in_ns(NS_CLI, "ping", "-c", "2", "-i", "0.2", SRV)
+        sh("ip", "-n", NS_CLI, "link", "del", gone)
+        self.assertEqual(d.proc.wait(timeout=30), 1)
+        errors = [e["message"] for e in d.log() if e["level"] == "error"]
+        self.assertIn(f"capture stopped: interface {gone}: The interface disappeared", errors)
+        # The other interface's flows are written before the exit.
+        icmp = [f for f in d.flows() if f["proto"] == "ICMP" and f["dest_ip"] == SRV]
+        self.assertEqual(len(icmp), 1)
+        self.assertEqual(icmp[0]["edgesense"]["end_reason"], "shutdown")
+        self.assertTrue(d.notify.seen("STOPPING=1"))
 
     def test_start_up_errors_are_one_clear_message(self):
         cases = []
@@ -450,6 +501,8 @@ run: {{user: {user}, group: ""}}
              ["case2.yaml:1:", "capture.threads"]),
             (config(f"capture: {{interfaces: [{IF_CLI}]}}" + common(user="nosuchuser")),
              ["run.user nosuchuser", "no such user"]),
+            (config(f"capture: {{interfaces: [{IF_CLI}, {IF_CLI}]}}" + common()),
+             ["case4.yaml:1:", f"'{IF_CLI}' is listed twice"]),
         ]
         for path, needles in expectations:
             proc = in_ns(NS_CLI, OPTS.edgesense, "run", "-c", path, check=False, timeout=60)
@@ -458,14 +511,25 @@ run: {{user: {user}, group: ""}}
             self.assertEqual(len(lines), 1, proc.stderr)
             for needle in needles:
                 self.assertIn(needle, lines[0])
+        # Not allowed to capture: started as nobody, with no capability.
+        denied = in_ns(NS_CLI, "setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
+                       OPTS.edgesense, "run", "-c", cases[1], check=False)
+        self.assertNotEqual(denied.returncode, 0)
+        lines = [l for l in denied.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, denied.stderr)
+        self.assertIn(f"interface {IF_CLI}: permission denied", lines[0])
         missing = in_ns(NS_CLI, OPTS.edgesense, "run", "-c", self.work / "absent.yaml", check=False)
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("absent.yaml", missing.stderr)
 
 
-def format_flags(f):
-    tcp = f.get("tcp", {})
-    return "S" if tcp.get("syn") else ""
+def connections(flows, port):
+    """The records of TCP connections to `port`: the ones holding a SYN. In
+    a simultaneous close the flow table ends a connection at the first
+    closer's ACK of the second FIN, and the other side's late ACK of the
+    first FIN becomes a one-packet flow of its own (lib/flow's rule; replay
+    does the same on a capture of it); those are left out here."""
+    return [f for f in flows if f.get("dest_port") == port and f.get("tcp", {}).get("syn")]
 
 
 def main():
@@ -479,7 +543,7 @@ def main():
     OPTS.edgesense = os.path.abspath(OPTS.edgesense)
     if os.geteuid() != 0:
         sys.exit("run_daemon_test.py: needs root (network namespaces, live capture)")
-    for tool in ("ip", "curl", "ping", "nmap", "socat"):
+    for tool in ("ip", "curl", "ping", "nmap", "socat", "setpriv"):
         if shutil.which(tool) is None:
             sys.exit(f"run_daemon_test.py: {tool} not found (run scripts/setup)")
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
