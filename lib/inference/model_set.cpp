@@ -23,8 +23,9 @@ std::shared_ptr<const model::Bundle> loadIf(const std::filesystem::path& dir, mo
 std::shared_ptr<const model::Bundle> loadNamed(const std::filesystem::path& dir, model::Task task) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    throw model::BundleError("shadow " + std::string(model::taskName(task)) + " bundle " +
-                             dir.string() + ": not a directory");
+    throw model::BundleError(
+        "shadow " + std::string(model::taskName(task)) + " bundle " + dir.string() + ": " +
+        (std::filesystem::exists(dir, ec) ? "not a directory" : "no such directory"));
   }
   return loadIf(dir, task);
 }
