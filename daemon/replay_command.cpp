@@ -311,12 +311,22 @@ int runReplay(const ReplayOptions& opts) {
   inference::ModelRegistry registry;
   std::unique_ptr<output::EveOutput> scored_out;
   std::unique_ptr<inference::InferencePool> pool;
+  // Shadow bundles named in the config (inference.shadow.*) win over
+  // models_dir/shadow/HEAD/, whichever directory --models names.
+  const inference::ModelSource model_source{.dir = models_dir,
+                                            .shadow_reel = file_cfg.inference.shadow.reel,
+                                            .shadow_attack = file_cfg.inference.shadow.attack,
+                                            .shadow_anomaly = file_cfg.inference.shadow.anomaly};
   if (!opts.no_models) {
     try {
-      models = inference::loadModelSet(models_dir);
+      models = inference::loadModelSet(model_source);
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
       return 1;
+    }
+    for (const inference::ShadowOverride& o : inference::shadowOverrides(model_source)) {
+      spdlog::info("inference.shadow.{}: shadow bundle {} is used, not {}", model::taskName(o.head),
+                   o.named.string(), o.ignored.string());
     }
     registry.publish(models);
     std::vector<std::unique_ptr<output::LineSink>> lines;
@@ -359,7 +369,7 @@ int runReplay(const ReplayOptions& opts) {
   std::unique_ptr<SignalThread> signals;
   if (pool) {
     reloader = std::make_unique<inference::ModelReloader>(
-        models_dir, registry, [](const std::string& error, const inference::ModelSet* set) {
+        model_source, registry, [](const std::string& error, const inference::ModelSet* set) {
           if (!error.empty()) {
             spdlog::error("models not reloaded, the old ones keep serving: {}", error);
           } else {

@@ -167,6 +167,11 @@ int runDaemon(const RunOptions& opts) {
   setupLogging(cfg.logging);
 
   // Start-up: each failure is one message naming what failed, and exit 1.
+  // Shadow bundles named in the config win over models_dir/shadow/HEAD/.
+  const inference::ModelSource model_source{.dir = cfg.inference.models_dir,
+                                            .shadow_reel = cfg.inference.shadow.reel,
+                                            .shadow_attack = cfg.inference.shadow.attack,
+                                            .shadow_anomaly = cfg.inference.shadow.anomaly};
   std::vector<std::unique_ptr<Capture>> captures;
   std::unique_ptr<PidFile> pid_file;
   std::shared_ptr<inference::ModelSet> models;
@@ -190,7 +195,7 @@ int runDaemon(const RunOptions& opts) {
     dropPrivileges(run_as);
     // Models and outputs are opened as the service user, as SIGHUP will
     // reopen them: what works now works then.
-    models = inference::loadModelSet(cfg.inference.models_dir);
+    models = inference::loadModelSet(model_source);
     for (const config::AlertSink& s : cfg.alerts.sinks) {
       auto sink = std::make_unique<FlushingSink>(openSink(s));
       files.push_back(sink.get());
@@ -209,9 +214,12 @@ int runDaemon(const RunOptions& opts) {
   output::EveOutput out(std::move(lines),
                         output::EveOutputOptions{cfg.alerts.flow_records, true,
                                                  micros(cfg.alerts.aggregation_window)});
+  for (const inference::ShadowOverride& o : inference::shadowOverrides(model_source)) {
+    spdlog::info("inference.shadow.{}: shadow bundle {} is used, not {}", model::taskName(o.head),
+                 o.named.string(), o.ignored.string());
+  }
   inference::ModelReloader reloader(
-      cfg.inference.models_dir, registry,
-      [](const std::string& error, const inference::ModelSet* set) {
+      model_source, registry, [](const std::string& error, const inference::ModelSet* set) {
         if (!error.empty()) {
           spdlog::error("models not reloaded, the old ones keep serving: {}", error);
         } else {

@@ -736,8 +736,11 @@ std::vector<Key> makeTable() {
             .doc = "Anomaly score at or over which a flow raises an anomaly alert."},
            EDGESENSE_FIELD(inference.thresholds.anomaly)),
       section("inference.shadow",
-              "Shadow bundles, per head: scored beside the serving bundle and compared with it, "
-              "never alerting. Empty: models_dir/shadow/HEAD/ if it exists."),
+              "Shadow bundles, per head: scored beside that head's serving bundle and compared "
+              "with it (agreement in the replay summary's shadow object), never alerting. A "
+              "directory named here must hold a valid bundle of that head, or the daemon does not "
+              "start; it wins over models_dir/shadow/HEAD/ (logged at start) and is reloaded with "
+              "the models. Empty: models_dir/shadow/HEAD/ if it exists."),
       bind({.path = "inference.shadow.reel",
             .type = Type::kString,
             .def = "\"\"",

@@ -33,10 +33,34 @@ struct ModelSet {
   bool empty() const noexcept { return !reel && !attack && !anomaly; }
 };
 
+/// Where a ModelSet is loaded from: the models directory, and per head an
+/// optional shadow bundle directory named elsewhere (config
+/// inference.shadow.HEAD). A named shadow wins over `dir/shadow/HEAD/`, and
+/// must exist; empty: `dir/shadow/HEAD/` if it exists.
+struct ModelSource {
+  std::filesystem::path dir;
+  std::filesystem::path shadow_reel;
+  std::filesystem::path shadow_attack;
+  std::filesystem::path shadow_anomaly;
+};
+
 /// Loads a models directory: `reel/`, `attack/` and `anomaly/` bundles (each
 /// optional, at least one required) and shadow bundles under `shadow/<head>/`.
 /// Throws model::BundleError naming the bundle that failed.
 std::shared_ptr<ModelSet> loadModelSet(const std::filesystem::path& dir);
+/// The same, with the named shadow bundles of `src` in place of
+/// `src.dir/shadow/<head>/`. A named shadow bundle that is missing or bad
+/// refuses the whole set (BundleError naming its directory).
+std::shared_ptr<ModelSet> loadModelSet(const ModelSource& src);
+
+/// A named shadow bundle that hides an existing `dir/shadow/<head>/`: the
+/// daemon logs these once at start, the named one being the one loaded.
+struct ShadowOverride {
+  model::Task head;
+  std::filesystem::path named;    // loaded
+  std::filesystem::path ignored;  // dir/shadow/<head>/, not loaded
+};
+std::vector<ShadowOverride> shadowOverrides(const ModelSource& src);
 
 /// Holds the current set. Workers take it once per batch; a publish swaps
 /// it under a short lock (std::atomic<std::shared_ptr> would do too, but

@@ -11,7 +11,10 @@
 namespace edgesense::inference {
 
 ModelReloader::ModelReloader(std::filesystem::path dir, ModelRegistry& registry, Report report)
-    : dir_(std::move(dir)), registry_(registry), report_(std::move(report)) {}
+    : ModelReloader(ModelSource{.dir = std::move(dir)}, registry, std::move(report)) {}
+
+ModelReloader::ModelReloader(ModelSource source, ModelRegistry& registry, Report report)
+    : source_(std::move(source)), registry_(registry), report_(std::move(report)) {}
 
 ModelReloader::~ModelReloader() {
   stop();
@@ -21,7 +24,7 @@ bool ModelReloader::reload() {
   std::lock_guard lock(reload_mutex_);
   std::shared_ptr<ModelSet> set;
   try {
-    set = loadModelSet(dir_);
+    set = loadModelSet(source_);
   } catch (const std::exception& e) {
     stats_.failed.fetch_add(1, std::memory_order_relaxed);
     if (report_) report_(e.what(), nullptr);
@@ -36,14 +39,20 @@ bool ModelReloader::reload() {
 
 std::string ModelReloader::fingerprint() const {
   std::vector<std::string> entries;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir_, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    const auto size = it->file_size(ec);
-    const auto mtime = it->last_write_time(ec).time_since_epoch().count();
-    entries.push_back(it->path().string() + ":" + std::to_string(size) + ":" +
-                      std::to_string(mtime));
+  // A named shadow inside the models directory is listed twice; harmless,
+  // as every look lists it twice.
+  for (const std::filesystem::path* root :
+       {&source_.dir, &source_.shadow_reel, &source_.shadow_attack, &source_.shadow_anomaly}) {
+    if (root->empty()) continue;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(*root, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      const auto size = it->file_size(ec);
+      const auto mtime = it->last_write_time(ec).time_since_epoch().count();
+      entries.push_back(it->path().string() + ":" + std::to_string(size) + ":" +
+                        std::to_string(mtime));
+    }
   }
   std::sort(entries.begin(), entries.end());
   std::string out;

@@ -3,10 +3,12 @@
 /// reload() (SIGHUP) or a change seen in the models directory loads and
 /// validates a complete new ModelSet off the packet path, then publishes it
 /// with one atomic store; a set that fails validation is refused, counted,
-/// and the old one keeps serving. The watcher thread ("models") polls a
-/// fingerprint of the directory (every file's path, size and mtime) and
-/// reloads once a change has held still for one interval, so a copy in
-/// progress is not read half-written.
+/// and the old one keeps serving. The set is the models directory plus any
+/// shadow bundles named outside it (ModelSource), reloaded together. The
+/// watcher thread ("models") polls a fingerprint of the directory and of the
+/// named shadow directories (every file's path, size and mtime) and reloads
+/// once a change has held still for one interval, so a copy in progress is
+/// not read half-written.
 
 #include <atomic>
 #include <chrono>
@@ -33,11 +35,12 @@ class ModelReloader {
   using Report = std::function<void(const std::string& error, const ModelSet* published)>;
 
   ModelReloader(std::filesystem::path dir, ModelRegistry& registry, Report report = {});
+  ModelReloader(ModelSource source, ModelRegistry& registry, Report report = {});
   ~ModelReloader();
   ModelReloader(const ModelReloader&) = delete;
   ModelReloader& operator=(const ModelReloader&) = delete;
 
-  /// Loads, validates and publishes the directory now. True if published.
+  /// Loads, validates and publishes the source now. True if published.
   bool reload();
   /// Starts watching the directory for changes.
   void watch(std::chrono::milliseconds interval);
@@ -48,7 +51,7 @@ class ModelReloader {
  private:
   std::string fingerprint() const;
 
-  std::filesystem::path dir_;
+  ModelSource source_;
   ModelRegistry& registry_;
   Report report_;
   ReloadStats stats_;

@@ -7,6 +7,7 @@ Runs the real binary on the bundled sample and on the golden captures.
 import argparse
 import csv
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,14 @@ OPTS = None
 
 def replay(*args, check=True):
     proc = subprocess.run([OPTS.edgesense, "replay", "--no-models", *map(str, args)], capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"replay {args} failed ({proc.returncode}): {proc.stderr}")
+    return proc
+
+
+def replay_scored(*args, check=True):
+    """replay with models: --models or -c among args."""
+    proc = subprocess.run([OPTS.edgesense, "replay", *map(str, args)], capture_output=True, text=True, timeout=300)
     if check and proc.returncode != 0:
         raise AssertionError(f"replay {args} failed ({proc.returncode}): {proc.stderr}")
     return proc
@@ -150,6 +159,52 @@ class ReplayCli(unittest.TestCase):
         proc = replay(self.sample, "-c", bad, check=False)
         self.assertEqual(proc.returncode, 1)
         self.assertIn(f"{bad}:2:3: flows.idle_timeut: unknown key", proc.stderr)
+
+    def test_shadow_bundles_named_in_the_config_are_scored_and_compared(self):
+        shipped = Path(OPTS.root) / "models"
+        # A models directory whose own shadow/attack/ is broken: the config's
+        # inference.shadow.attack wins over it, so it is never loaded.
+        models = self.dir / "models"
+        shutil.copytree(shipped, models)
+        shutil.copytree(shipped / "attack", models / "shadow/attack")
+        (models / "shadow/attack/bundle.json").write_text("{not json")
+        cfg = self.dir / "edgesense.yaml"
+        cfg.write_text("inference:\n  shadow:\n"
+                       f"    attack: {shipped / 'attack'}\n    anomaly: {shipped / 'anomaly'}\n")
+        out = self.dir / "s.json"
+        proc = replay_scored(self.sample, "--models", models, "-c", cfg, "--summary", out)
+        s = json.loads(out.read_text())
+        self.assertGreater(s["inference"]["scored"], 0)
+        self.assertEqual(set(s["shadow"]), {"attack", "anomaly"})
+        for head in ("attack", "anomaly"):
+            # The shipped bundle as its own shadow agrees on every flow it scored.
+            self.assertGreater(s["shadow"][head]["compared"], 0, head)
+            self.assertEqual(s["shadow"][head]["agreed"], s["shadow"][head]["compared"], head)
+        self.assertEqual(s["shadow"]["attack"]["compared"], s["inference"]["scored"])
+        # The precedence is logged once, naming both directories.
+        said = [l for l in proc.stderr.splitlines() if "inference.shadow.attack" in l]
+        self.assertEqual(len(said), 1, proc.stderr)
+        self.assertIn(str(shipped / "attack"), said[0])
+        self.assertIn(str(models / "shadow/attack"), said[0])
+        # Without the config, the broken shadow/attack/ is loaded and refused.
+        proc = replay_scored(self.sample, "--models", models, "--summary", out, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(str(models / "shadow/attack"), proc.stderr)
+        # Without any shadow, the summary has no shadow object.
+        replay_scored(self.sample, "--models", shipped, "--summary", out)
+        self.assertNotIn("shadow", json.loads(out.read_text()))
+
+    def test_a_missing_shadow_bundle_in_the_config_is_one_clear_error(self):
+        missing = self.dir / "no-such-candidate"
+        cfg = self.dir / "edgesense.yaml"
+        cfg.write_text(f"inference:\n  shadow:\n    reel: {missing}\n")
+        proc = replay_scored(self.sample, "--models", Path(OPTS.root) / "models", "-c", cfg,
+                             "--summary", self.dir / "s.json", check=False)
+        self.assertEqual(proc.returncode, 1)
+        lines = proc.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertIn(str(missing), lines[0])
+        self.assertIn("reel", lines[0])
 
     def test_truncated_file_keeps_its_flows_and_warns(self):
         s = self.summary(golden("truncated_file"))

@@ -91,7 +91,8 @@ class NotifySocket:
 class Daemon:
     """One `edgesense run` in the client namespace, with its files."""
 
-    def __init__(self, workdir, models, threads=1, extra="", sinks=None, interfaces=(IF_CLI,)):
+    def __init__(self, workdir, models, threads=1, extra="", sinks=None, interfaces=(IF_CLI,),
+                 shadow=""):
         self.dir = workdir
         self.eve = workdir / "eve.json"
         self.pid_file = workdir / "edgesense.pid"
@@ -109,6 +110,7 @@ flows:
 inference:
   models_dir: {models}
   max_wait: 0.02
+{shadow}
 alerts:
   sinks: {sinks or f"[{{file: {self.eve}}}]"}
   aggregation_window: 60
@@ -412,6 +414,49 @@ class RunDaemon(unittest.TestCase):
             self.assertIn("anomaly", f["edgesense"]["verdict"])
         self.assertEqual(d.stop(), 0)
 
+    def test_a_shadow_bundle_named_in_the_config_wins_and_is_reloaded(self):
+        shipped = Path(OPTS.models)
+        models = self.work / "models"
+        shutil.copytree(shipped, models)
+        shutil.copytree(shipped / "attack", models / "shadow" / "attack")
+        candidate = self.work / "candidate"
+        shutil.copytree(shipped / "attack", candidate)
+
+        def set_version(version):
+            meta = json.loads((candidate / "bundle.json").read_text())
+            meta["version"] = version
+            (candidate / "bundle.json").write_text(json.dumps(meta))
+
+        def shadows():
+            api = json.loads(in_ns(NS_CLI, "curl", "-sf",
+                                   f"http://127.0.0.1:{METRICS_PORT}/api/v1/models").stdout)
+            return [(b["head"], b["version"]) for b in api["bundles"] if b["role"] == "shadow"]
+
+        set_version("candidate-1")
+        d = self.start(models=models, shadow=f"  shadow: {{attack: {candidate}}}")
+        # The named one wins over models/shadow/attack/, said once.
+        said = [e["message"] for e in d.log() if "inference.shadow.attack" in e["message"]]
+        self.assertEqual(len(said), 1, d.log_text())
+        self.assertIn(str(candidate), said[0])
+        self.assertIn(str(models / "shadow" / "attack"), said[0])
+        self.assertEqual(shadows(), [("attack", "candidate-1")])
+        # Reloaded with the models on SIGHUP.
+        set_version("candidate-2")
+        d.signal(signal.SIGHUP)
+        wait_for("the reload", lambda: any("models reloaded" in e["message"] for e in d.log()))
+        self.assertEqual(shadows(), [("attack", "candidate-2")])
+        # A broken one refuses the set; the old one keeps serving.
+        (candidate / "model.json").write_text("{ this is not a model")
+        d.signal(signal.SIGHUP)
+        wait_for("the refusal", lambda: any("not reloaded" in e["message"] for e in d.log()))
+        refusal = next(e["message"] for e in d.log() if "not reloaded" in e["message"])
+        self.assertIn(str(candidate), refusal)
+        self.assertEqual(shadows(), [("attack", "candidate-2")])
+        self.assertEqual(d.metrics()['edgesense_model_reloads_total{result="failure"}'], 1)
+        self.curl(2)
+        wait_for("records after the refusal", lambda: len(connections(d.flows(), HTTP_PORT)) >= 2)
+        self.assertEqual(d.stop(), 0)
+
     def test_two_capture_threads_report_each_flow_once(self):
         d = self.start(threads=2)
         pid = d.proc.pid
@@ -483,9 +528,9 @@ class RunDaemon(unittest.TestCase):
             cases.append(path)
             return path
 
-        def common(models=OPTS.models, user='""'):
+        def common(models=OPTS.models, user='""', shadow=""):
             return f"""
-inference: {{models_dir: {models}}}
+inference: {{models_dir: {models}{shadow}}}
 alerts: {{sinks: [{{file: {self.work}/eve.json}}]}}
 metrics: {{listen: ""}}
 run: {{user: {user}, group: ""}}
@@ -503,6 +548,9 @@ run: {{user: {user}, group: ""}}
              ["run.user nosuchuser", "no such user"]),
             (config(f"capture: {{interfaces: [{IF_CLI}, {IF_CLI}]}}" + common()),
              ["case4.yaml:1:", f"'{IF_CLI}' is listed twice"]),
+            (config(f"capture: {{interfaces: [{IF_CLI}]}}" +
+                    common(shadow=f", shadow: {{anomaly: {self.work}/no-such-candidate}}")),
+             [f"{self.work}/no-such-candidate", "anomaly"]),
         ]
         for path, needles in expectations:
             proc = in_ns(NS_CLI, OPTS.edgesense, "run", "-c", path, check=False, timeout=60)
