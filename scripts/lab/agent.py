@@ -214,7 +214,8 @@ def browse():
     site = "shop" if RNG.random() < 0.2 else "www"
     fam = pick_family()
     addr, name = host(site, fam), SITES[site]
-    scheme = "http" if RNG.random() < 0.2 else "https"
+    # The shop (the attacks' victim) is HTTPS only: spoofed floods hit its port 80.
+    scheme = "http" if site == "www" and RNG.random() < 0.2 else "https"
     dig(name, fam, "AAAA" if fam == 6 else "A")
     for _ in range(RNG.randint(1, 8)):
         page = RNG.randrange(CFG["content"]["pages"])
@@ -348,7 +349,7 @@ def ssh_session():
     p = spawn(cmd, stdin=subprocess.PIPE, stdout=NULL, stderr=NULL)
     try:
         nap(RNG.uniform(1.5, 3))
-        for _ in range(RNG.randint(2, 14)):
+        for _ in range(RNG.randint(1, 10)):
             line = RNG.choice(SSH_COMMANDS) + "\n"
             for ch in line:
                 p.stdin.write(ch.encode())
@@ -371,14 +372,16 @@ def video():
     addr = host("video", fam)
     kbps = RNG.choice(CFG["content"]["video_kbps"])
     seg = RNG.choice(CFG["content"]["video_seg"])
-    length = RNG.uniform(40, 300)
+    length = RNG.uniform(30, 180)
+    # Some players open a new connection every few segments.
+    reconnect_every = RNG.randint(3, 10) if RNG.random() < 0.35 else 0
     conn = Conn("video.lab.test", addr)
     dig("video.lab.test", fam)
     t_end = time.time() + length
     n = 0
     buffer_segs = RNG.randint(2, 5)
     next_at = time.time()
-    while time.time() < t_end and left() > 1:
+    while time.time() < t_end and left() > 1 and n < 500:
         if conn.get(f"/video/b{kbps}_d{seg}.m4s?n={n}") < 0:
             break
         n += 1
@@ -388,7 +391,7 @@ def video():
                 break
         else:
             next_at = time.time()
-        if RNG.random() < 0.02:  # some players reconnect now and then
+        if RNG.random() < 0.02 or (reconnect_every and n % reconnect_every == 0):
             conn.close()
     conn.close()
 
@@ -397,9 +400,12 @@ def imagefeed():
     """Scrolling an image feed: a few images fetched together, then a pause to look."""
     fam = pick_family()
     addr = host("img", fam)
-    conns = [Conn("img.lab.test", addr) for _ in range(RNG.choice([1, 1, 2, 4]))]
-    t_end = time.time() + RNG.uniform(20, 150)
-    while time.time() < t_end and left() > 1:
+    conns = [Conn("img.lab.test", addr) for _ in range(RNG.choice([1, 2, 2, 4, 6]))]
+    fresh = RNG.random() < 0.3  # a CDN closing idle connections: each scroll opens new ones
+    t_end = time.time() + RNG.uniform(15, 90)
+    for _ in range(300):
+        if time.time() >= t_end or left() <= 1:
+            break
         k = RNG.randint(2, 10)
         imgs = [f"/img/i{RNG.randrange(CFG['content']['images'])}.jpg" for _ in range(k)]
         threads = []
@@ -410,6 +416,9 @@ def imagefeed():
             threads.append(t)
         for t in threads:
             t.join()
+        if fresh:
+            for c in conns:
+                c.close()
         if not nap(think(0.5, 8, 2.5)):
             break
     for c in conns:
@@ -422,13 +431,13 @@ def reel():
     pool, or a new connection per clip; whole clips or in range chunks."""
     fam = pick_family()
     addr = host("reel", fam)
-    mode = RNG.choice(["one", "pool", "pool", "new"])
+    mode = RNG.choice(["one", "pool", "pool", "new", "new"])
     ahead = RNG.choice([1, 2])
     chunked = RNG.random() < 0.35
     clips = CFG["content"]["clips"]
     pool = [Conn("reel.lab.test", addr) for _ in range(1 if mode == "one" else RNG.randint(2, 3))]
     start = time.time()
-    t_end = start + RNG.uniform(40, 240)
+    t_end = start + RNG.uniform(30, 180)
     dig("reel.lab.test", fam)
     fetched = {}
     lock = threading.Lock()
@@ -452,22 +461,27 @@ def reel():
     cur = RNG.randrange(10000)
     threads = []
     k = 0
-    while time.time() < t_end and left() > 1:
+    for _ in range(200):
+        if time.time() >= t_end or left() <= 1:
+            break
         # Fetch the current clip (if not prefetched) and the next AHEAD in parallel.
+        # A connection carries one request at a time: the previous burst ends
+        # first (a player waits for its downloads), then each connection of
+        # the pool fetches its share of the burst in its own thread.
+        for t in threads:
+            t.join(timeout=max(1, left() + 5))
+        threads = []
         want = [i for i in range(cur, cur + 1 + ahead) if i not in fetched]
-        burst = []
+        shares = {}
         for i in want:
             fetched[i] = False
-            t = threading.Thread(target=fetch, args=(i, pool[k % len(pool)]))
+            shares.setdefault(k % len(pool), []).append(i)
             k += 1
+        for j, share in shares.items():
+            t = threading.Thread(target=lambda j=j, share=share: [fetch(i, pool[j]) for i in share])
             t.start()
-            burst.append(t)
-        if mode == "one":
-            for t in burst:  # one connection: one request at a time
-                t.join()
-        else:
-            threads.extend(burst)
-        watch = RNG.uniform(5, 40) if RNG.random() < 0.75 else RNG.uniform(1.5, 5)
+            threads.append(t)
+        watch = think(5, 40, 9) if RNG.random() < 0.7 else RNG.uniform(1.5, 5)
         if not nap(watch):
             break
         cur += 1
@@ -514,7 +528,7 @@ def attack(kind, seconds):
     elif kind == "dos":
         variant = RNG.choice(["syn", "syn_spoofed", "udp", "udp_spoofed", "http_wrk", "http_ab"])
         victim4 = host("victim", 4)
-        pps = RNG.choice([200, 500, 1000, 2000])
+        pps = RNG.choice([100, 200, 500, 1000])
         count = str(int(pps * seconds))
         interval = f"u{int(1e6 / pps)}"
         atk4 = me(4)
@@ -574,8 +588,7 @@ def attack(kind, seconds):
         target = host(RNG.choice(["web", "victim", "victim"]), fam)
         conns = str(RNG.choice([50, 100, 200, 300]))
         common = ["slowhttptest", "-c", conns, "-l", str(int(seconds)), "-r", str(RNG.choice([20, 50, 100])),
-                  "-p", "3", "-g", "-o", os.path.join(CFG["work"], "slowhttptest", f"{os.getpid()}-{t0:.0f}")]
-        os.makedirs(os.path.join(CFG["work"], "slowhttptest"), exist_ok=True)
+                  "-p", "3"]
         base = f"http://{url_host(target)}"
         if variant == "slowloris":
             cmd = common + ["-H", "-i", str(RNG.choice([5, 10, 15])), "-x", "24", "-u", f"{base}/"]
@@ -599,7 +612,17 @@ def attacker():
         if left() < 4:
             break
         kind = order[i % len(order)]
-        attack(kind, min(max(3.0, left() - 2), ep * RNG.uniform(0.6, 1.0)))
+        budget = min(max(3.0, left() - 2), ep * RNG.uniform(0.6, 1.0))
+        t0 = time.time()
+        # A scan of one host takes a second or two on a LAN: an episode scans
+        # again (other targets, ports and kinds) until its time is used.
+        for _ in range(12 if kind == "scan" else 1):
+            spent = time.time() - t0
+            if spent > budget * 0.7 or left() < 3:
+                break
+            attack(kind, budget - spent)
+            if kind == "scan" and not nap(RNG.uniform(0.3, 3)):
+                break
         if not nap(RNG.uniform(0.15, 0.5) * ep):
             break
 
