@@ -346,6 +346,14 @@ def ssh_session():
            f"{CFG['user']}@{addr}"]
     if left() < 10:
         return
+    if RNG.random() < 0.4:
+        # Automation (monitoring, deploy scripts): one command per connection,
+        # a few seconds apart; short successful logins, unlike brute force.
+        for _ in range(RNG.randint(3, 15)):
+            run(cmd[:4] + cmd[5:] + [RNG.choice(SSH_COMMANDS)], 20)  # no -tt: no terminal
+            if not nap(RNG.uniform(2, 20)):
+                return
+        return
     p = spawn(cmd, stdin=subprocess.PIPE, stdout=NULL, stderr=NULL)
     try:
         nap(RNG.uniform(1.5, 3))
@@ -494,6 +502,24 @@ def reel():
 
 # --- attacks ----------------------------------------------------------------
 
+VARIANTS = {"scan": ["syn", "connect", "udp", "sweep", "syn"],
+            "dos": ["syn", "syn_spoofed", "udp", "udp_spoofed", "http_wrk", "http_ab"],
+            "bruteforce": ["ssh", "http", "ssh"],
+            "slowdos": ["slowloris", "slowbody", "slowread", "slowloris"]}
+NEXT = {}
+
+
+def next_variant(kind):
+    """Variants in turn, in an order drawn from the run's seed, so that every
+    variant runs in a run of the default length; the attackers start at
+    different points of the same order."""
+    order = list(VARIANTS[kind])
+    random.Random(f"{CFG['seed']}/{kind}").shuffle(order)
+    i = NEXT.get(kind, CFG["worker"].get("offset", 0) * len(order) // 2)
+    NEXT[kind] = i + 1
+    return order[i % len(order)]
+
+
 def attack(kind, seconds):
     """One attack episode of about SECONDS; returns after labelling it."""
     fam = 6 if RNG.random() < CFG["v6_share"] else 4
@@ -501,7 +527,7 @@ def attack(kind, seconds):
     t0 = time.time()
     variant = kind
     if kind == "scan":
-        variant = RNG.choice(["syn", "syn", "connect", "udp", "sweep"])
+        variant = next_variant("scan")
         target = host(RNG.choice(["web", "ssh", "victim"]), fam)
         base = ["nmap", "-n", "-Pn", "--max-retries", "1", f"-T{RNG.choice([3, 4, 4, 5])}",
                 "--host-timeout", f"{int(seconds)}s"]
@@ -526,7 +552,7 @@ def attack(kind, seconds):
             label(t0, time.time(), atk, subnet, "*", "*", "scan")
             label(t0, time.time(), subnet, atk, "*", "icmp", "scan")
     elif kind == "dos":
-        variant = RNG.choice(["syn", "syn_spoofed", "udp", "udp_spoofed", "http_wrk", "http_ab"])
+        variant = next_variant("dos")
         victim4 = host("victim", 4)
         pps = RNG.choice([100, 200, 500, 1000])
         count = str(int(pps * seconds))
@@ -562,11 +588,11 @@ def attack(kind, seconds):
                      "-c", str(RNG.choice([5, 10, 20, 50])), url], seconds + 5)
             label(t0, time.time(), atk, target, 80, "tcp", "dos")
     elif kind == "bruteforce":
-        variant = RNG.choice(["ssh", "ssh", "ssh", "http"])
+        variant = next_variant("bruteforce")
         words = os.path.join(CFG["work"], "wordlist.txt")
         hydra_dir = os.path.join(CFG["work"], "hydra", CFG["worker"]["name"])
         os.makedirs(hydra_dir, exist_ok=True)
-        opts = ["-I", "-t", str(RNG.choice([2, 4, 6, 8])), "-W", "0"]
+        opts = ["-I", "-t", str(RNG.choice([4, 6, 8, 12])), "-W", "0"]
         if variant == "ssh":
             target = host(RNG.choice(["ssh", "victim"]), fam)
             cmd = ["hydra", *opts, "-l", RNG.choice([CFG["user"], "root", "admin"]), "-P", words,
@@ -584,7 +610,7 @@ def attack(kind, seconds):
             os.chdir(subprocess_cwd)
         label(t0, time.time(), atk, target, port, "tcp", "bruteforce")
     elif kind == "slowdos":
-        variant = RNG.choice(["slowloris", "slowloris", "slowbody", "slowread"])
+        variant = next_variant("slowdos")
         target = host(RNG.choice(["web", "victim", "victim"]), fam)
         conns = str(RNG.choice([50, 100, 200, 300]))
         common = ["slowhttptest", "-c", conns, "-l", str(int(seconds)), "-r", str(RNG.choice([20, 50, 100])),
