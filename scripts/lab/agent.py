@@ -592,15 +592,20 @@ def attack(kind, seconds):
         words = os.path.join(CFG["work"], "wordlist.txt")
         hydra_dir = os.path.join(CFG["work"], "hydra", CFG["worker"]["name"])
         os.makedirs(hydra_dir, exist_ok=True)
-        opts = ["-I", "-t", str(RNG.choice([4, 6, 8, 12])), "-W", "0"]
+        opts = ["-I", "-W", "0"]
         if variant == "ssh":
+            opts += ["-t", str(RNG.choice([2, 4, 6, 8, 12]))]
             target = host(RNG.choice(["ssh", "victim"]), fam)
             cmd = ["hydra", *opts, "-l", RNG.choice([CFG["user"], "root", "admin"]), "-P", words,
                    f"ssh://{url_host(target)}"]
             port = 22
         else:
-            target = host("victim", fam)
-            cmd = ["hydra", *opts, "-l", "admin", "-P", words, f"http-get://{url_host(target)}/admin/"]
+            target = host(RNG.choice(["web", "victim"]), fam)
+            opts += ["-t", str(RNG.choice([1, 2, 4, 8, 16]))]
+            if RNG.random() < 0.3:
+                opts += ["-c", str(RNG.choice([1, 2]))]  # a slower guesser: seconds between tries
+            cmd = ["hydra", *opts, "-l", RNG.choice(["admin", "root", "user"]), "-P", words,
+                   f"http-get://{url_host(target)}/admin/"]
             port = 80
         subprocess_cwd = os.getcwd()
         os.chdir(hydra_dir)  # hydra writes hydra.restore where it runs
@@ -640,14 +645,15 @@ def attacker():
         kind = order[i % len(order)]
         budget = min(max(3.0, left() - 2), ep * RNG.uniform(0.6, 1.0))
         t0 = time.time()
-        # A scan of one host takes a second or two on a LAN: an episode scans
-        # again (other targets, ports and kinds) until its time is used.
-        for _ in range(12 if kind == "scan" else 1):
+        # A scan of one host takes a second or two on a LAN, and hydra goes
+        # through its word list in seconds at some rates: such an episode
+        # attacks again (other targets, ports, kinds, rates) until its time is used.
+        for _ in range(12 if kind in ("scan", "bruteforce") else 1):
             spent = time.time() - t0
             if spent > budget * 0.7 or left() < 3:
                 break
             attack(kind, budget - spent)
-            if kind == "scan" and not nap(RNG.uniform(0.3, 3)):
+            if kind in ("scan", "bruteforce") and not nap(RNG.uniform(0.3, 3)):
                 break
         if not nap(RNG.uniform(0.15, 0.5) * ep):
             break
