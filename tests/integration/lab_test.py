@@ -24,6 +24,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # label_flows.py is loaded from the source tree
 OPTS = None
 CATEGORIES = {"benign", "reel", "scan", "dos", "bruteforce", "slowdos"}
 
