@@ -33,6 +33,7 @@ CFG = None
 RNG = None
 UNTIL = 0.0
 CHILDREN = set()
+STARTED = [0]
 CHILD_LOCK = threading.Lock()
 LABELS = None
 STOP = threading.Event()
@@ -55,26 +56,40 @@ def nap(seconds):
     return left() > 0 and not STOP.is_set()
 
 
+def signal_group(p, sig):
+    """Signals a tool and the processes it forked (hydra forks one per task)."""
+    try:
+        os.killpg(p.pid, sig)
+    except OSError:
+        pass
+
+
 def run(cmd, timeout, stdin=None, quiet=True):
-    """Runs a tool; the timeout is clipped to the deadline. Returns its exit code."""
+    """Runs a tool in its own process group; the timeout is clipped to the
+    deadline, and on it the whole group ends. Returns its exit code, or None
+    after a timeout; does not start it (and returns None) past the deadline.
+    STARTED counts the tools started."""
     timeout = min(timeout, left())
     if timeout <= 0.5 or STOP.is_set():
         return None
     p = subprocess.Popen(cmd, stdin=NULL if stdin is None else stdin, stdout=NULL,
-                         stderr=NULL if quiet else None, start_new_session=False)
+                         stderr=NULL if quiet else None, start_new_session=True)
+    STARTED[0] += 1
     with CHILD_LOCK:
         CHILDREN.add(p)
     try:
         return p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        p.terminate()
+        signal_group(p, signal.SIGTERM)
         try:
             p.wait(timeout=3)
         except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+            pass
         return None
     finally:
+        signal_group(p, signal.SIGKILL)  # whatever the tool left running
+        if p.poll() is None:
+            p.wait()
         with CHILD_LOCK:
             CHILDREN.discard(p)
 
@@ -497,7 +512,8 @@ def reel():
         t.join(timeout=max(1, left() + 5))
     for c in pool:
         c.close()
-    label(start, time.time(), me(fam), addr, 443, "tcp", "reel")
+    if fetched:  # a session cut off by the deadline before its first clip has no flows
+        label(start, time.time(), me(fam), addr, 443, "tcp", "reel")
 
 
 # --- attacks ----------------------------------------------------------------
@@ -526,6 +542,13 @@ def attack(kind, seconds):
     atk = me(fam)
     t0 = time.time()
     variant = kind
+    started = STARTED[0]
+
+    def label_if_ran(*row):
+        # An episode cut off by the deadline before its tool started has no flows.
+        if STARTED[0] > started:
+            label(*row)
+
     if kind == "scan":
         variant = next_variant("scan")
         target = host(RNG.choice(["web", "ssh", "victim"]), fam)
@@ -537,20 +560,20 @@ def attack(kind, seconds):
                             ["-p", ",".join(str(RNG.randint(1, 65535)) for _ in range(80))]])
         if variant == "syn":
             run(base + ["-sS"] + ports + [target], seconds + 5)
-            label(t0, time.time(), atk, target, "*", "tcp", "scan")
+            label_if_ran(t0, time.time(), atk, target, "*", "tcp", "scan")
         elif variant == "connect":
             run(base + ["-sT"] + ports + [target], seconds + 5)
-            label(t0, time.time(), atk, target, "*", "tcp", "scan")
+            label_if_ran(t0, time.time(), atk, target, "*", "tcp", "scan")
         elif variant == "udp":
             run(base + ["-sU", "--top-ports", str(RNG.choice([20, 50, 100]))] + [target], seconds + 5)
-            label(t0, time.time(), atk, target, "*", "udp", "scan")
-            label(t0, time.time(), target, atk, "*", "icmp", "scan")
+            label_if_ran(t0, time.time(), atk, target, "*", "udp", "scan")
+            label_if_ran(t0, time.time(), target, atk, "*", "icmp", "scan")
         else:  # host sweep of the lab subnet (IPv4): echo, timestamp, SYN 443, ACK 80
             atk = me(4)
             subnet = CFG["subnet4"]
             run(["nmap", "-n", "-sn", "--send-ip", f"-T{RNG.choice([3, 4])}", subnet], seconds + 5)
-            label(t0, time.time(), atk, subnet, "*", "*", "scan")
-            label(t0, time.time(), subnet, atk, "*", "icmp", "scan")
+            label_if_ran(t0, time.time(), atk, subnet, "*", "*", "scan")
+            label_if_ran(t0, time.time(), subnet, atk, "*", "icmp", "scan")
     elif kind == "dos":
         variant = next_variant("dos")
         victim4 = host("victim", 4)
@@ -562,11 +585,11 @@ def attack(kind, seconds):
             target = host(RNG.choice(["web", "victim"]), 4)
             port = RNG.choice([80, 443])
             run(["hping3", "-q", "-S", "-p", str(port), "-i", interval, "-c", count, target], seconds + 3)
-            label(t0, time.time(), atk4, target, port, "tcp", "dos")
+            label_if_ran(t0, time.time(), atk4, target, port, "tcp", "dos")
         elif variant == "syn_spoofed":
             run(["hping3", "-q", "-S", "-p", "80", "--rand-source", "-i", interval, "-c", count, victim4],
                 seconds + 3)
-            label(t0, time.time(), "*", victim4, 80, "tcp", "dos")
+            label_if_ran(t0, time.time(), "*", victim4, 80, "tcp", "dos")
         elif variant in ("udp", "udp_spoofed"):
             port = RNG.choice([9999, 5353, 53, 123])
             size = RNG.choice([64, 256, 512, 1200])
@@ -574,9 +597,9 @@ def attack(kind, seconds):
             target = victim4
             run(["hping3", "-q", "--udp", "-p", str(port), "-d", str(size), "-i", interval, "-c", count,
                  *spoof, target], seconds + 3)
-            label(t0, time.time(), "*" if spoof else atk4, target, port, "udp", "dos")
+            label_if_ran(t0, time.time(), "*" if spoof else atk4, target, port, "udp", "dos")
             if not spoof:
-                label(t0, time.time(), target, atk4, "*", "icmp", "dos")
+                label_if_ran(t0, time.time(), target, atk4, "*", "icmp", "dos")
         else:
             target = host(RNG.choice(["web", "victim", "victim"]), fam)
             url = f"http://{url_host(target)}/{RNG.choice(['', 'site/p1.html', 'api/items1.json'])}"
@@ -586,7 +609,7 @@ def attack(kind, seconds):
             else:
                 run(["ab", "-q", "-s", "3", "-t", str(int(seconds)), "-n", "1000000",
                      "-c", str(RNG.choice([5, 10, 20, 50])), url], seconds + 5)
-            label(t0, time.time(), atk, target, 80, "tcp", "dos")
+            label_if_ran(t0, time.time(), atk, target, 80, "tcp", "dos")
     elif kind == "bruteforce":
         variant = next_variant("bruteforce")
         words = os.path.join(CFG["work"], "wordlist.txt")
@@ -613,7 +636,7 @@ def attack(kind, seconds):
             run(cmd, seconds)
         finally:
             os.chdir(subprocess_cwd)
-        label(t0, time.time(), atk, target, port, "tcp", "bruteforce")
+        label_if_ran(t0, time.time(), atk, target, port, "tcp", "bruteforce")
     elif kind == "slowdos":
         variant = next_variant("slowdos")
         target = host(RNG.choice(["web", "victim", "victim"]), fam)
@@ -630,7 +653,7 @@ def attack(kind, seconds):
             cmd = common + ["-X", "-w", "16", "-y", "64", "-n", str(RNG.choice([2, 5])), "-z", "32",
                             "-k", "2", "-u", f"{base}/files/{CFG['content']['bulk'][0]}"]
         run(cmd, seconds + 5)
-        label(t0, time.time(), atk, target, 80, "tcp", "slowdos")
+        label_if_ran(t0, time.time(), atk, target, 80, "tcp", "slowdos")
     log(f"{kind}/{variant} {time.time() - t0:.1f}s")
 
 
@@ -683,6 +706,7 @@ def main():
         STOP.set()
         with CHILD_LOCK:
             for p in list(CHILDREN):
+                signal_group(p, signal.SIGKILL)
                 try:
                     p.kill()
                 except OSError:
