@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Counts a lab run's labelled flows by category and by the service they went to.
+
+    flow_summary.py --labelled LABELLED.csv --lab OUT/lab.json [--json]
+
+LABELLED.csv is what scripts/bundle_tools/label_flows.py writes from
+`edgesense replay --csv` output and the run's labels.csv; lab.json is what
+scripts/lab/run wrote beside them. A flow's service is named from its
+responder address and port as the lab assigns them (www, api, files, video,
+img, reel, shop, dns, ssh, iperf, ...), or `attacker` when an attacker
+namespace started it, `other` for the rest (neighbour discovery and the like).
+Prints a table (or JSON with --json); exits 1 on a malformed file.
+"""
+
+import argparse
+import collections
+import csv
+import json
+import sys
+
+SERVICES = ["www", "api", "files", "video", "img", "reel"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--labelled", required=True)
+    ap.add_argument("--lab", required=True)
+    ap.add_argument("--json", action="store_true")
+    opts = ap.parse_args()
+    try:
+        with open(opts.lab) as f:
+            lab = json.load(f)
+        nodes = lab["nodes"]
+    except (OSError, ValueError, KeyError) as e:
+        sys.exit(f"{opts.lab}: {e}")
+    where = {}
+    for i, name in enumerate(SERVICES):
+        where[nodes["srv"]["all4"][i]] = name
+        where[nodes["srv"]["all6"][i]] = name
+    for a in (nodes["victim"]["v4"], nodes["victim"]["v6"]):
+        where[a] = "victim"
+    infra = {nodes["infra"]["v4"], nodes["infra"]["v6"]}
+    attackers = {n[k] for name, n in nodes.items() if name.startswith("a") for k in ("v4", "v6")}
+
+    def service(src, dst, port, proto):
+        if src in attackers:
+            return "attacker"
+        if dst in infra:
+            return {"53": "dns", "22": "ssh"}.get(port, "iperf" if port.startswith("52") else "infra-other")
+        name = where.get(dst)
+        if name == "victim":
+            return "shop" if port == "443" else "victim-other"
+        if name:
+            return name if port in ("80", "443") else f"{name}-other"
+        return "other" if proto != "UDP" and proto != "TCP" else "other-" + proto.lower()
+
+    counts = collections.Counter()
+    try:
+        with open(opts.labelled, newline="") as f:
+            for row in csv.DictReader(f):
+                counts[(row["category"], service(row["src_ip"], row["dest_ip"], row["dest_port"], row["proto"]))] += 1
+    except (OSError, KeyError) as e:
+        sys.exit(f"{opts.labelled}: {e}")
+    if opts.json:
+        out = collections.defaultdict(dict)
+        for (cat, svc), n in counts.items():
+            out[cat][svc] = n
+        json.dump(out, sys.stdout, indent=1, sort_keys=True)
+        print()
+        return
+    per_cat = collections.Counter()
+    for (cat, _), n in counts.items():
+        per_cat[cat] += n
+    for cat in sorted(per_cat):
+        print(f"{cat:>10} {per_cat[cat]:>7}  " + " ".join(
+            f"{svc}={n}" for (c, svc), n in sorted(counts.items(), key=lambda kv: -kv[1]) if c == cat))
+
+
+if __name__ == "__main__":
+    main()
