@@ -283,9 +283,9 @@ int evaluate(const EvalOptions& opts) {
     std::string names;
     // The columns of the first bundle in the set (the heads share them).
     std::vector<std::size_t> cols;
-    for (const auto* b : {&naive->attack, &naive->reel, &naive->anomaly}) {
-      if (*b) {
-        cols = (*b)->featureIndices();
+    for (const auto* bundle : {&naive->attack, &naive->reel, &naive->anomaly}) {
+      if (*bundle) {
+        cols = (*bundle)->featureIndices();
         break;
       }
     }
