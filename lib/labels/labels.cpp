@@ -22,38 +22,6 @@ constexpr std::string_view kCategoryNames[kCategoryCount] = {"benign", "reel",  
 constexpr std::string_view kHeader = "start,end,src,dst,dport,proto,category";
 constexpr std::size_t kColumns = 7;
 
-/// Splits one CSV line; a field may be double-quoted ("" inside is a quote),
-/// as Python's csv module writes it. False on a stray or unterminated quote.
-bool splitCsv(std::string_view line, std::vector<std::string>& out) {
-  out.clear();
-  std::size_t i = 0;
-  for (;;) {
-    std::string& f = out.emplace_back();
-    if (i < line.size() && line[i] == '"') {
-      for (++i;; ++i) {
-        if (i >= line.size()) return false;
-        if (line[i] != '"') {
-          f += line[i];
-        } else if (i + 1 < line.size() && line[i + 1] == '"') {
-          f += '"';
-          ++i;
-        } else {
-          ++i;
-          break;
-        }
-      }
-      if (i < line.size() && line[i] != ',') return false;
-    } else {
-      const std::size_t end = std::min(line.find(',', i), line.size());
-      f.assign(line.substr(i, end - i));
-      if (f.find('"') != std::string::npos) return false;
-      i = end;
-    }
-    if (i >= line.size()) return true;
-    ++i;  // the comma
-  }
-}
-
 /// A finite decimal number, the whole field.
 std::optional<double> parseSeconds(std::string_view s) {
   double v = 0;
@@ -270,6 +238,36 @@ Category LabelSet::classify(const features::FlowRecord& r) const noexcept {
   const double first_s = static_cast<double>(r.start_us) * 1e-6;
   const double last_s = static_cast<double>(r.end_us) * 1e-6;
   return classify(r.src, r.dst, r.dst_port, r.proto, first_s, last_s);
+}
+
+bool splitCsv(std::string_view line, std::vector<std::string>& out) {
+  out.clear();
+  std::size_t i = 0;
+  for (;;) {
+    std::string& f = out.emplace_back();
+    if (i < line.size() && line[i] == '"') {
+      for (++i;; ++i) {
+        if (i >= line.size()) return false;
+        if (line[i] != '"') {
+          f += line[i];
+        } else if (i + 1 < line.size() && line[i + 1] == '"') {
+          f += '"';
+          ++i;
+        } else {
+          ++i;
+          break;
+        }
+      }
+      if (i < line.size() && line[i] != ',') return false;
+    } else {
+      const std::size_t end = std::min(line.find(',', i), line.size());
+      f.assign(line.substr(i, end - i));
+      if (f.find('"') != std::string::npos) return false;
+      i = end;
+    }
+    if (i >= line.size()) return true;
+    ++i;  // the comma
+  }
 }
 
 }  // namespace edgesense::labels

@@ -149,4 +149,9 @@ constexpr bool isBenignForAnomaly(Category c) noexcept {
   return attackClassIndex(c) == 0;
 }
 
+/// Splits one CSV line; a field may be double-quoted ("" inside is a quote),
+/// as Python's csv module writes it. False on a stray or unterminated quote.
+/// Shared by the labels reader and train's CSV inputs.
+bool splitCsv(std::string_view line, std::vector<std::string>& out);
+
 }  // namespace edgesense::labels

@@ -74,36 +74,6 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-bool splitCsv(std::string_view line, std::vector<std::string>& out) {
-  out.clear();
-  std::size_t i = 0;
-  for (;;) {
-    std::string& f = out.emplace_back();
-    if (i < line.size() && line[i] == '"') {
-      for (++i;; ++i) {
-        if (i >= line.size()) return false;
-        if (line[i] != '"') {
-          f += line[i];
-        } else if (i + 1 < line.size() && line[i + 1] == '"') {
-          f += '"';
-          ++i;
-        } else {
-          ++i;
-          break;
-        }
-      }
-      if (i < line.size() && line[i] != ',') return false;
-    } else {
-      const std::size_t end = std::min(line.find(',', i), line.size());
-      f.assign(line.substr(i, end - i));
-      if (f.find('"') != std::string::npos) return false;
-      i = end;
-    }
-    if (i >= line.size()) return true;
-    ++i;  // the comma
-  }
-}
-
 std::array<std::size_t, labels::kCategoryCount> Dataset::counts() const {
   std::array<std::size_t, labels::kCategoryCount> n{};
   for (const Category c : category) ++n[static_cast<std::size_t>(c)];
@@ -176,7 +146,8 @@ void addFlowCsv(Dataset& d, const std::string& file, const std::string& label_co
   std::vector<std::string> fields;
   if (!std::getline(in, line)) throw DatasetError(file + ": empty file (no header)");
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (!splitCsv(line, fields)) throw DatasetError(where(file, 1) + ": malformed header (quotes)");
+  if (!labels::splitCsv(line, fields))
+    throw DatasetError(where(file, 1) + ": malformed header (quotes)");
 
   std::vector<std::string> expected(std::begin(output::kCsvKeyColumns),
                                     std::end(output::kCsvKeyColumns));
@@ -233,7 +204,8 @@ void addFlowCsv(Dataset& d, const std::string& file, const std::string& label_co
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    if (!splitCsv(line, fields)) throw DatasetError(where(file, line_no) + ": malformed quotes");
+    if (!labels::splitCsv(line, fields))
+      throw DatasetError(where(file, line_no) + ": malformed quotes");
     if (fields.size() != n_fields) {
       throw DatasetError(where(file, line_no) + ": " + std::to_string(fields.size()) +
                          " fields, the header has " + std::to_string(n_fields));
@@ -351,7 +323,8 @@ void addCicFlowMeter(Dataset& d, const std::string& file) {
   if (!std::getline(in, line)) throw DatasetError(file + ": empty file (no header)");
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);  // a UTF-8 byte order mark
-  if (!splitCsv(line, fields)) throw DatasetError(where(file, 1) + ": malformed header (quotes)");
+  if (!labels::splitCsv(line, fields))
+    throw DatasetError(where(file, 1) + ": malformed header (quotes)");
   // Column names: trimmed (CIC-IDS2017 has leading spaces), any case.
   const std::vector<std::string> header = fields;
   std::map<std::string, std::size_t> column;
@@ -393,7 +366,8 @@ void addCicFlowMeter(Dataset& d, const std::string& file) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    if (!splitCsv(line, fields)) throw DatasetError(where(file, line_no) + ": malformed quotes");
+    if (!labels::splitCsv(line, fields))
+      throw DatasetError(where(file, line_no) + ": malformed quotes");
     if (fields.size() <= *label_at) {
       throw DatasetError(where(file, line_no) + ": " + std::to_string(fields.size()) +
                          " fields, too few for the Label column");

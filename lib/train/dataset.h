@@ -97,8 +97,4 @@ extern const std::vector<CicColumn> kCicColumns;
 /// CICFlowMeter label -> category, or nullopt (skipped).
 std::optional<labels::Category> cicCategory(std::string_view label);
 
-/// Splits one CSV line (double quotes as Python's csv writes them). False on a
-/// stray or unterminated quote.
-bool splitCsv(std::string_view line, std::vector<std::string>& out);
-
 }  // namespace edgesense::train
