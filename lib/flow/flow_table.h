@@ -96,16 +96,17 @@ struct Flow {
   std::array<std::uint8_t, 2> tcp_flags{};       // OR of flags seen
   bool initiator_is_lo = true;
   EndReason close_reason = EndReason::kTcpFin;
-  std::uint8_t fin_dirs = 0;       // bit per direction that sent FIN
-  std::uint8_t first_fin_dir = 0;  // the bit of the side that closed first
-  std::uint8_t list = 0;           // which deadline list holds it
-  bool dirty = false;              // packets since the last snapshot
-  std::uint32_t window = 0;        // interim snapshots emitted so far
+  std::uint8_t fin_dirs = 0;   // bit per direction that sent FIN
+  std::uint8_t fin_acked = 0;  // bit per direction whose FIN the other side ACKed
+  std::uint8_t list = 0;       // which deadline list holds it
+  bool dirty = false;          // packets since the last snapshot
+  std::uint32_t window = 0;    // interim snapshots emitted so far
   std::uint32_t hash32 = 0;
   TimeUs close_deadline = 0;
   TimeUs active_deadline = 0;
   std::array<std::uint32_t, 2> prev{kNil, kNil};  // [0] timeout list, [1] active list
   std::array<std::uint32_t, 2> next{kNil, kNil};
+  std::array<std::uint32_t, 2> fin_end{};  // per direction: the sequence number after its FIN
   Ext ext;
 
   const IpAddress& initiatorAddr() const { return initiator_is_lo ? key.lo_addr : key.hi_addr; }
@@ -407,26 +408,47 @@ class FlowTable {
     obs.onPacket(f, p, dir);
   }
 
+  /// The close rule. A FIN is acknowledged by a packet from the other side
+  /// (ACK set, no SYN or RST) whose ACK number is exactly the FIN's end (its
+  /// sequence number + payload + 1): TCP forbids acknowledging data never
+  /// sent, and nothing follows a FIN, so a duplicate ACK of earlier data or a
+  /// forged number does not count. A flow closes cleanly, and ends on that packet,
+  /// once both FINs are acknowledged, whatever their order:
+  ///  * normal close: A FIN; B's FIN (or an earlier ACK) acknowledges it; A's
+  ///    ACK of B's FIN is the last packet;
+  ///  * simultaneous close: A FIN and B FIN cross, neither acknowledging the
+  ///    other; the later of the two ACKs that follow is the last packet.
+  /// A lost (or unseen) final ACK, or an ACK seen before the FIN it answers
+  /// (reordering at the tap), leaves the flow to the close linger, counted
+  /// from the second FIN. RST moves the flow to the linger at once; a
+  /// closing flow stays closing (later RSTs, retransmitted FINs keep to it).
+  /// Costs 16 bytes per flow: the FIN end of each direction (8), and 8 of
+  /// padding, as Ext (the feature accumulators) is 16-byte aligned; those 8
+  /// are free for the next field.
   template <class Observer>
   void trackTcpClose(std::uint32_t idx, FlowT& f, const decode::Packet& p, Direction dir,
                      Observer& obs) noexcept {
     using namespace decode::tcpflag;
+    const auto d = static_cast<std::size_t>(dir);
     const std::uint8_t bit = dir == Direction::kForward ? 1 : 2;
+    const std::uint8_t peer = bit ^ 3;
+    if ((f.fin_dirs & peer) && (p.tcp_flags & (kAck | kSyn | kRst)) == kAck &&
+        p.tcp_ack == f.fin_end[d ^ 1]) {
+      f.fin_acked |= peer;
+    }
     if (f.list == kClosingList) {
-      // The ACK of the second FIN, from the side that closed first, is the
-      // last packet of a clean close.
-      if (f.close_reason == EndReason::kTcpFin && f.fin_dirs == 3 &&
-          (p.tcp_flags & (kFin | kSyn | kRst)) == 0 && (p.tcp_flags & kAck) && p.payload_len == 0 &&
-          bit == f.first_fin_dir) {
+      if (f.close_reason == EndReason::kTcpFin && f.fin_acked == 3)
         end(idx, EndReason::kTcpFin, obs);
-      }
       return;
     }
     if (p.tcp_flags & kRst) {
       beginClosing(idx, f, EndReason::kTcpRst);
     } else if (p.tcp_flags & kFin) {
-      if (f.fin_dirs == 0) f.first_fin_dir = bit;
-      f.fin_dirs |= bit;
+      if (!(f.fin_dirs & bit)) {
+        // SYN and FIN each take one sequence number.
+        f.fin_end[d] = p.tcp_seq + p.payload_len + ((p.tcp_flags & kSyn) ? 2u : 1u);
+        f.fin_dirs |= bit;
+      }
       if (f.fin_dirs == 3) beginClosing(idx, f, EndReason::kTcpFin);
     }
   }

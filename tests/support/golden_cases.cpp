@@ -144,6 +144,32 @@ GoldenCase tcpHandshakeFin(const fs::path& dir, int64_t base) {
   return c.finish();
 }
 
+GoldenCase tcpSimultaneousClose(const fs::path& dir, int64_t base) {
+  CaseFile c(dir, "tcp_simultaneous_close");
+  TcpSession both(c.writer(), flow(kClient4, 40006, kServer4, 80, base));
+  both.handshake();
+  both.wait(2 * kMs);
+  both.exchange(300, 2000);
+  both.wait(20 * kMs);
+  both.closeSimultaneous();
+  c.add(both);
+
+  TcpSession lost(c.writer(), flow(kClient4, 40007, kServer4, 80, both.now() + 100 * kMs));
+  lost.handshake();
+  lost.wait(2 * kMs);
+  lost.exchange(300, 2000);
+  lost.wait(20 * kMs);
+  lost.closeSimultaneous(Direction::kToClient, /*lose_last_ack=*/true);
+  c.add(lost);
+  c.info().notes =
+      "Two connections closed simultaneously: both FINs cross (neither "
+      "acknowledges the other), then each side ACKs the other's FIN; one flow "
+      "each. In the second the server closes first and the client's final ACK "
+      "is lost: still one flow, reason tcp_fin, ended by the close linger (here "
+      "the end of the capture) rather than by a final ACK.";
+  return c.finish();
+}
+
 GoldenCase tcpRst(const fs::path& dir, int64_t base) {
   CaseFile c(dir, "tcp_rst");
   TcpSession aborted(c.writer(), flow(kClient4, 40002, kServer4, 80, base));
@@ -720,6 +746,7 @@ const std::vector<std::pair<const char*, CaseFn>>& caseTable() {
       {"bad_magic", badMagic},
       {"empty_file", emptyFile},
       {"oversized_caplen", oversizedCaplen},
+      {"tcp_simultaneous_close", tcpSimultaneousClose},
   };
   return table;
 }

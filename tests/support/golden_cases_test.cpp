@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "byte_io.h"
 #include "pcap_test_reader.h"
 
 namespace edgesense::testsupport {
@@ -232,6 +233,42 @@ TEST_F(GoldenCasesTest, SpecificCasesHoldWhatTheirNamesSay) {
   EXPECT_TRUE(by_name.at("pcap_nanosecond")->nanosecond);
 
   EXPECT_EQ(fs::file_size(*dir_ / "empty_file.pcap"), 0u);
+
+  // tcp_simultaneous_close: in each connection the second FIN acknowledges
+  // only the data before the first (the FINs cross); then each side's ACK of
+  // the other's FIN, except the one the second connection loses.
+  const ReadResult simul = readCapture((*dir_ / "tcp_simultaneous_close.pcap").string());
+  struct Segment {
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+  };
+  std::map<uint16_t, std::vector<Segment>> by_client_port;
+  for (const ReadRecord& r : simul.records) {
+    const size_t tcp = 14 + (r.data.at(14) & 0x0f) * 4u;  // Ethernet, IPv4
+    const Segment s{getBe16(r.data, tcp), getBe16(r.data, tcp + 2), getBe32(r.data, tcp + 4),
+                    getBe32(r.data, tcp + 8), r.data.at(tcp + 13)};
+    by_client_port[s.sport == 80 ? s.dport : s.sport].push_back(s);
+  }
+  ASSERT_EQ(by_client_port.size(), 2u);
+  size_t final_acks_seen = 0;
+  for (const auto& [port, segments] : by_client_port) {
+    SCOPED_TRACE(port);
+    std::vector<Segment> fins;
+    for (const Segment& s : segments) {
+      if (s.flags & kTcpFin) fins.push_back(s);
+    }
+    ASSERT_EQ(fins.size(), 2u);
+    EXPECT_NE(fins[0].sport, fins[1].sport);
+    EXPECT_EQ(fins[1].ack, fins[0].seq);  // has not seen the first FIN
+    for (const Segment& s : segments) {
+      const Segment& peer_fin = s.sport == fins[0].sport ? fins[1] : fins[0];
+      if (!(s.flags & kTcpFin) && (s.flags & kTcpAck) && s.ack == peer_fin.seq + 1) {
+        ++final_acks_seen;
+      }
+    }
+  }
+  EXPECT_EQ(final_acks_seen, 3u);  // two in the first connection, one in the second
 }
 
 TEST_F(GoldenCasesTest, TsharkDecodesWellFormedCasesCleanly) {

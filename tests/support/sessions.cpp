@@ -285,6 +285,26 @@ void TcpSession::closeFin(Direction first) {
   flush();
 }
 
+void TcpSession::closeSimultaneous(Direction first, bool lose_last_ack) {
+  const Direction second = reverse(first);
+  const int64_t t0 = now();
+  const int64_t t1 = t0 + spec().rtt_ns / 4;
+  const uint8_t fin_ack = kTcpFin | kTcpAck;
+  // Both FINs go out before either side has seen the other's: each one's ACK
+  // number is the peer's sequence number before its FIN.
+  queueSegment(first, t0, fin_ack, side(first).next_seq, {});
+  queueSegment(second, t1, fin_ack, side(second).next_seq, {});
+  side(first).next_seq += 1;
+  side(second).next_seq += 1;
+  // Each FIN reaches the other side; the second FIN is seen here first.
+  queueSegment(first, t1 + spec().ack_delay_ns, kTcpAck, side(first).next_seq, {});
+  if (!lose_last_ack) {
+    queueSegment(second, t0 + spec().rtt_ns / 2 + spec().ack_delay_ns, kTcpAck,
+                 side(second).next_seq, {});
+  }
+  flush();
+}
+
 void TcpSession::reset(Direction from, bool with_ack) {
   segment(from, static_cast<uint8_t>(kTcpRst | (with_ack ? kTcpAck : 0)));
 }

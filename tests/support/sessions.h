@@ -147,6 +147,11 @@ class TcpSession final : public Session {
   void retransmit(Direction dir);
   /// FIN from `first`, FIN/ACK from the other side rtt/2 later, final ACK.
   void closeFin(Direction first = Direction::kToServer);
+  /// Simultaneous close: FIN from `first` at now() and FIN from the other side rtt/4
+  /// later, sent before it saw the first (so it acknowledges only earlier data); then
+  /// each side ACKs the other's FIN after ack_delay. `lose_last_ack`: the last of those
+  /// ACKs never reaches the capture.
+  void closeSimultaneous(Direction first = Direction::kToServer, bool lose_last_ack = false);
   /// RST (with ACK when `with_ack`) from `from`.
   void reset(Direction from, bool with_ack = true);
 

@@ -39,6 +39,28 @@ Packet tcp(const char* src, std::uint16_t sport, const char* dst, std::uint16_t 
   return p;
 }
 
+/// A TCP segment with the sequence and acknowledgement numbers a real stack
+/// would put in it; `payload` bytes of data (counted in the frame length).
+Packet seg(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport,
+           std::uint8_t flags, TimeUs ts, std::uint32_t seq, std::uint32_t ack,
+           std::uint32_t payload = 0) {
+  Packet p = tcp(src, sport, dst, dport, flags, ts, 60 + payload);
+  p.tcp_seq = seq;
+  p.tcp_ack = ack;
+  p.payload_len = payload;
+  return p;
+}
+
+/// Client 10.0.0.2:5000 and server 10.0.0.1:80; their segments.
+Packet cli(std::uint8_t flags, TimeUs ts, std::uint32_t seq, std::uint32_t ack,
+           std::uint32_t payload = 0) {
+  return seg("10.0.0.2", 5000, "10.0.0.1", 80, flags, ts, seq, ack, payload);
+}
+Packet srv(std::uint8_t flags, TimeUs ts, std::uint32_t seq, std::uint32_t ack,
+           std::uint32_t payload = 0) {
+  return seg("10.0.0.1", 80, "10.0.0.2", 5000, flags, ts, seq, ack, payload);
+}
+
 Packet udp(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport, TimeUs ts,
            std::uint32_t len = 100) {
   Packet p = tcp(src, sport, dst, dport, 0, ts, len);
@@ -120,29 +142,137 @@ TEST(FlowKey, IcmpRequestAndReplyShareOneKey) {
   EXPECT_EQ(r.ended[0].initiator_port, 8 << 8);  // the type stays with the initiator
 }
 
+// Client ISN 1000, server ISN 5000 in the close tests below: after the
+// handshake and 440 bytes of request the client's next sequence number is
+// 1441 and the server's 5001; each FIN takes one more.
+template <class Table>
+void handshakeAndRequest(Table& t, Recorder& r) {
+  t.process(cli(kSyn, kT0, 1000, 0), r);
+  t.process(srv(kSyn | kAck, kT0 + 1000, 5000, 1001), r);
+  t.process(cli(kAck, kT0 + 2000, 1001, 5001), r);
+  t.process(cli(kAck | kPsh, kT0 + 3000, 1001, 5001, 440), r);
+}
+
 TEST(FlowTable, FirstSenderIsTheInitiatorAndFinEndsTheFlow) {
   FlowTable<Ext> t(config());
   Recorder r;
-  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kSyn, kT0), r);
-  t.process(tcp("10.0.0.1", 80, "10.0.0.2", 5000, kSyn | kAck, kT0 + 1000), r);
-  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kAck, kT0 + 2000), r);
-  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kAck | kPsh, kT0 + 3000, 500), r);
-  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kFin | kAck, kT0 + 4000), r);
-  t.process(tcp("10.0.0.1", 80, "10.0.0.2", 5000, kFin | kAck, kT0 + 5000), r);
-  EXPECT_TRUE(r.ended.empty());  // waits for the last ACK
-  t.process(tcp("10.0.0.2", 5000, "10.0.0.1", 80, kAck, kT0 + 6000), r);
+  handshakeAndRequest(t, r);
+  t.process(cli(kFin | kAck, kT0 + 4000, 1441, 5001), r);
+  t.process(srv(kFin | kAck, kT0 + 5000, 5001, 1442), r);  // acknowledges the client's FIN
+  EXPECT_TRUE(r.ended.empty());                            // waits for the last ACK
+  t.process(cli(kAck, kT0 + 6000, 1442, 5002), r);
   ASSERT_EQ(r.ended.size(), 1u);
   const Ended& e = r.ended[0];
   EXPECT_EQ(e.reason, EndReason::kTcpFin);
   EXPECT_EQ(e.initiator_port, 5000);
   EXPECT_EQ(e.pkts_fwd, 5u);
   EXPECT_EQ(e.pkts_bwd, 2u);
-  EXPECT_EQ(e.bytes_fwd, 60u * 4 + 500);
+  EXPECT_EQ(e.bytes_fwd, 60u * 5 + 440);
   EXPECT_EQ(e.first, kT0);
   EXPECT_EQ(e.last, kT0 + 6000);
   EXPECT_EQ(r.packets, 7);
   EXPECT_EQ(t.stats().active, 0u);
   EXPECT_EQ(t.stats().ended[static_cast<int>(EndReason::kTcpFin)], 1u);
+}
+
+TEST(FlowTable, NormalCloseByTheServerWithASeparateAckEndsAtTheLastAck) {
+  // Server closes first; the client ACKs that FIN on its own, sends data
+  // (half close), then its FIN; the server's ACK of it ends the flow.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  handshakeAndRequest(t, r);
+  t.process(srv(kFin | kAck, kT0 + 4000, 5001, 1441), r);
+  t.process(cli(kAck, kT0 + 5000, 1441, 5002), r);
+  t.process(cli(kAck | kPsh, kT0 + 6000, 1441, 5002, 100), r);
+  t.process(srv(kAck, kT0 + 7000, 5002, 1541), r);
+  t.process(cli(kFin | kAck, kT0 + 8000, 1541, 5002), r);
+  EXPECT_TRUE(r.ended.empty());
+  t.process(srv(kAck, kT0 + 9000, 5002, 1542), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kTcpFin);
+  EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[0].pkts_bwd, 10u);
+  EXPECT_EQ(r.ended[0].last, kT0 + 9000);
+  EXPECT_EQ(r.started, 1);
+}
+
+TEST(FlowTable, SimultaneousCloseIsOneFlowEndingAtTheLaterAck) {
+  // Both FINs cross (each acknowledges only the data before the other's
+  // FIN); then each side ACKs the other's FIN, in either order. The flow
+  // ends at the second of those ACKs, with every packet in it.
+  for (const bool client_acks_first : {true, false}) {
+    SCOPED_TRACE(client_acks_first ? "client ACKs first" : "server ACKs first");
+    FlowTable<Ext> t(config());
+    Recorder r;
+    handshakeAndRequest(t, r);
+    t.process(cli(kFin | kAck, kT0 + 4000, 1441, 5001), r);
+    t.process(srv(kFin | kAck, kT0 + 4100, 5001, 1441), r);
+    const Packet client_ack = cli(kAck, kT0 + 5000, 1442, 5002);
+    const Packet server_ack = srv(kAck, kT0 + 5000, 5002, 1442);
+    t.process(client_acks_first ? client_ack : server_ack, r);
+    EXPECT_TRUE(r.ended.empty()) << "one FIN is not acknowledged yet";
+    Packet last = client_acks_first ? server_ack : client_ack;
+    last.ts_us = kT0 + 5100;
+    t.process(last, r);
+    ASSERT_EQ(r.ended.size(), 1u);
+    EXPECT_EQ(r.ended[0].reason, EndReason::kTcpFin);
+    EXPECT_EQ(r.ended[0].initiator_port, 5000);
+    EXPECT_EQ(r.ended[0].pkts_fwd, 5u);
+    EXPECT_EQ(r.ended[0].pkts_bwd, 3u);
+    EXPECT_EQ(r.ended[0].last, kT0 + 5100);
+    t.flushAll(r);
+    EXPECT_EQ(r.ended.size(), 1u) << "no second flow from the late ACK";
+    EXPECT_EQ(r.started, 1);
+  }
+}
+
+TEST(FlowTable, SimultaneousCloseWithAFinalAckLostEndsAtTheLinger) {
+  for (const bool client_ack_lost : {true, false}) {
+    SCOPED_TRACE(client_ack_lost ? "client ACK lost" : "server ACK lost");
+    FlowTable<Ext> t(config());
+    Recorder r;
+    handshakeAndRequest(t, r);
+    t.process(cli(kFin | kAck, kT0 + 4000, 1441, 5001), r);
+    t.process(srv(kFin | kAck, kT0 + 4100, 5001, 1441), r);
+    t.process(
+        client_ack_lost ? srv(kAck, kT0 + 5000, 5002, 1442) : cli(kAck, kT0 + 5000, 1442, 5002), r);
+    const TimeUs deadline = kT0 + 4100 + config().tcp_close_linger_us;
+    t.advance(deadline - 1, r);
+    EXPECT_TRUE(r.ended.empty());
+    t.advance(deadline, r);
+    ASSERT_EQ(r.ended.size(), 1u);
+    EXPECT_EQ(r.ended[0].reason, EndReason::kTcpFin);
+    EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[0].pkts_bwd, 7u);
+    EXPECT_EQ(r.started, 1);
+  }
+}
+
+TEST(FlowTable, AnAckShortOfTheFinDoesNotEndTheFlow) {
+  // After both FINs, a duplicate ACK of earlier data (or a wrong number)
+  // from the first closer is not the ACK of the second FIN.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  handshakeAndRequest(t, r);
+  t.process(cli(kFin | kAck, kT0 + 4000, 1441, 5001), r);
+  t.process(srv(kFin | kAck, kT0 + 5000, 5001, 1442), r);
+  t.process(cli(kAck, kT0 + 6000, 1442, 5001), r);     // duplicate ACK
+  t.process(cli(kAck, kT0 + 6100, 1442, 900'000), r);  // acknowledges nothing sent
+  EXPECT_TRUE(r.ended.empty());
+  t.process(cli(kAck, kT0 + 7000, 1442, 5002), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].last, kT0 + 7000);
+}
+
+TEST(FlowTable, FinSequenceNumbersWrapAround) {
+  // The client's FIN takes the last sequence number; its end wraps to 0.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(cli(kAck | kPsh, kT0, 0xffffff00u, 5001, 0xff), r);
+  t.process(cli(kFin | kAck, kT0 + 1000, 0xffffffffu, 5001), r);
+  t.process(srv(kFin | kAck, kT0 + 2000, 5001, 0), r);
+  t.process(cli(kAck, kT0 + 3000, 0, 5002), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kTcpFin);
+  EXPECT_EQ(r.ended[0].last, kT0 + 3000);
 }
 
 TEST(FlowTable, FinWithoutFinalAckEndsAfterTheLinger) {
@@ -167,6 +297,21 @@ TEST(FlowTable, RstEndsTheFlowAndLateRetransmissionsStayInIt) {
   ASSERT_EQ(r.ended.size(), 1u);
   EXPECT_EQ(r.ended[0].reason, EndReason::kTcpRst);
   EXPECT_EQ(r.ended[0].pkts_bwd, 2u);
+  EXPECT_EQ(r.started, 1);
+}
+
+TEST(FlowTable, RstAfterOneFinEndsAtTheLingerAsRst) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  handshakeAndRequest(t, r);
+  t.process(cli(kFin | kAck, kT0 + 4000, 1441, 5001), r);
+  t.process(srv(kRst | kAck, kT0 + 5000, 5001, 1442), r);
+  t.process(cli(kAck, kT0 + 6000, 1442, 5001), r);  // stays in the closing flow
+  EXPECT_TRUE(r.ended.empty());
+  t.advance(kT0 + 5000 + config().tcp_close_linger_us, r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kTcpRst);
+  EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[0].pkts_bwd, 7u);
   EXPECT_EQ(r.started, 1);
 }
 
