@@ -31,7 +31,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/packaging/edgesense.logrotate
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/models/reel ${PROJECT_SOURCE_DIR}/models/attack
   ${PROJECT_SOURCE_DIR}/models/anomaly
   DESTINATION ${CMAKE_INSTALL_DATADIR}/edgesense/models)
-install(FILES ${PROJECT_SOURCE_DIR}/models/bootstrap-eval.json
+install(FILES ${PROJECT_SOURCE_DIR}/models/runs.jsonl
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/edgesense/models)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/models/eval
   DESTINATION ${CMAKE_INSTALL_DATADIR}/edgesense/models)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs
