@@ -183,19 +183,7 @@ int evaluate(const EvalOptions& opts) {
     rx_cfg.flows = file_cfg.toFlowConfig();
     rx_cfg.features = file_cfg.toFeatureParams();
     rx_cfg.hosts = file_cfg.toHostTableConfig();
-    const config::InferenceConfig& inf = file_cfg.inference;
-    pool_cfg.workers = inf.workers;
-    pool_cfg.batch_size = inf.batch_size;
-    pool_cfg.max_wait = std::chrono::microseconds(static_cast<std::int64_t>(inf.max_wait * 1e6));
-    pool_cfg.queue_capacity = inf.queue_capacity;
-    pool_cfg.scoring.reel_protocols.clear();
-    for (const std::string& proto : inf.reel_gate.protocols)
-      pool_cfg.scoring.reel_protocols.push_back(config::ipProtocolNumber(proto));
-    pool_cfg.scoring.reel_min_bytes = inf.reel_gate.min_bytes;
-    pool_cfg.scoring.reel_min_packets = inf.reel_gate.min_packets;
-    pool_cfg.scoring.reel_threshold = inf.thresholds.reel;
-    pool_cfg.scoring.attack_threshold = inf.thresholds.attack;
-    pool_cfg.scoring.anomaly_threshold = inf.thresholds.anomaly;
+    pool_cfg = file_cfg.toPoolConfig();
   }
   if (opts.workers) pool_cfg.workers = *opts.workers;
   pool_cfg.block_when_full =

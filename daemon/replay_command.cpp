@@ -334,23 +334,9 @@ int runReplay(const ReplayOptions& opts) {
     scored_out = std::make_unique<output::EveOutput>(
         std::move(lines), output::EveOutputOptions{!have_cfg || file_cfg.alerts.flow_records,
                                                    !opts.no_features_in_eve, micros(alert_window)});
-    inference::PoolConfig pc;
+    inference::PoolConfig pc = have_cfg ? file_cfg.toPoolConfig() : inference::PoolConfig{};
     pc.workers = workers;
     pc.batch_size = batch_size;
-    if (have_cfg) {
-      const config::InferenceConfig& inf = file_cfg.inference;
-      pc.max_wait = std::chrono::microseconds(micros(inf.max_wait));
-      pc.queue_capacity = inf.queue_capacity;
-      pc.scoring.reel_protocols.clear();
-      for (const std::string& proto : inf.reel_gate.protocols) {
-        pc.scoring.reel_protocols.push_back(config::ipProtocolNumber(proto));
-      }
-      pc.scoring.reel_min_bytes = inf.reel_gate.min_bytes;
-      pc.scoring.reel_min_packets = inf.reel_gate.min_packets;
-      pc.scoring.reel_threshold = inf.thresholds.reel;
-      pc.scoring.attack_threshold = inf.thresholds.attack;
-      pc.scoring.anomaly_threshold = inf.thresholds.anomaly;
-    }
     pc.block_when_full = true;  // a replay loses nothing and gives the same output every time
     pool = std::make_unique<inference::InferencePool>(pc, registry, *scored_out);
   }

@@ -108,24 +108,6 @@ decode::TimeUs micros(double seconds) {
   return static_cast<decode::TimeUs>(seconds * 1e6);
 }
 
-inference::PoolConfig poolConfig(const config::InferenceConfig& inf) {
-  inference::PoolConfig pc;
-  pc.workers = inf.workers;
-  pc.batch_size = inf.batch_size;
-  pc.max_wait = std::chrono::microseconds(micros(inf.max_wait));
-  pc.queue_capacity = inf.queue_capacity;
-  pc.scoring.reel_protocols.clear();
-  for (const std::string& proto : inf.reel_gate.protocols)
-    pc.scoring.reel_protocols.push_back(config::ipProtocolNumber(proto));
-  pc.scoring.reel_min_bytes = inf.reel_gate.min_bytes;
-  pc.scoring.reel_min_packets = inf.reel_gate.min_packets;
-  pc.scoring.reel_threshold = inf.thresholds.reel;
-  pc.scoring.attack_threshold = inf.thresholds.attack;
-  pc.scoring.anomaly_threshold = inf.thresholds.anomaly;
-  pc.block_when_full = false;  // live capture never waits for inference
-  return pc;
-}
-
 std::unique_ptr<output::LineSink> openSink(const config::AlertSink& s) {
   switch (s.kind) {
     case config::AlertSink::Kind::kFile:
@@ -242,7 +224,8 @@ int runDaemon(const RunOptions& opts) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  inference::PoolConfig pool_cfg = poolConfig(cfg.inference);
+  inference::PoolConfig pool_cfg = cfg.toPoolConfig();
+  pool_cfg.block_when_full = false;  // live capture never waits for inference
   pool_cfg.on_batch = [m = exporter.get()](std::size_t rows, double seconds) {
     m->observeBatch(rows, seconds);
   };

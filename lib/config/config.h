@@ -27,6 +27,9 @@ namespace edgesense::features {
 struct FeatureParams;
 struct HostTableConfig;
 }  // namespace edgesense::features
+namespace edgesense::inference {
+struct PoolConfig;
+}  // namespace edgesense::inference
 namespace edgesense::capture {
 struct LiveOptions;
 }
@@ -155,6 +158,9 @@ struct Config {
   features::FeatureParams toFeatureParams() const;
   features::HostTableConfig toHostTableConfig() const;
   capture::LiveOptions toLiveOptions(const std::string& interface) const;
+  /// Workers, batching, queue, reel gate and threshold overrides; whether a
+  /// full queue drops or waits is the caller's (live or replay).
+  inference::PoolConfig toPoolConfig() const;
 
  private:
   friend struct detail::Defaults;  // builds the defaults once, from a blank Config

@@ -10,6 +10,7 @@
 #include "features/accumulator.h"
 #include "features/host_table.h"
 #include "flow/flow_table.h"
+#include "inference/pool.h"
 
 namespace edgesense::config {
 namespace {
@@ -57,6 +58,23 @@ capture::LiveOptions Config::toLiveOptions(const std::string& interface) const {
   o.immediate = capture.immediate;
   o.timeout_ms = std::max(1, static_cast<int>(std::llround(capture.read_timeout * 1e3)));
   return o;
+}
+
+inference::PoolConfig Config::toPoolConfig() const {
+  inference::PoolConfig pc;
+  pc.workers = inference.workers;
+  pc.batch_size = inference.batch_size;
+  pc.max_wait = std::chrono::microseconds(micros(inference.max_wait));
+  pc.queue_capacity = inference.queue_capacity;
+  pc.scoring.reel_protocols.clear();
+  for (const std::string& proto : inference.reel_gate.protocols)
+    pc.scoring.reel_protocols.push_back(ipProtocolNumber(proto));
+  pc.scoring.reel_min_bytes = inference.reel_gate.min_bytes;
+  pc.scoring.reel_min_packets = inference.reel_gate.min_packets;
+  pc.scoring.reel_threshold = inference.thresholds.reel;
+  pc.scoring.attack_threshold = inference.thresholds.attack;
+  pc.scoring.anomaly_threshold = inference.thresholds.anomaly;
+  return pc;
 }
 
 std::uint8_t ipProtocolNumber(std::string_view name) noexcept {
