@@ -1,5 +1,7 @@
 // The capture thread's loop: capture -> decode -> flow table -> features.
-// This is the per-packet path: no allocation, no lock, no log, no throw.
+// This is the per-packet path: no allocation, no lock, no log, no throw. The
+// counters are copied out under a lock once per publication (every few
+// thousand packets, 250 ms or read timeout), never per packet.
 
 #include "pipeline/rx_loop.h"
 
