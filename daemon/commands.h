@@ -101,6 +101,7 @@ struct EvalOptions {
   std::optional<std::string> models_dir;  // unset: the config's, else the shipped models
   std::string baseline_models;            // naive-feature bundles; empty: none
   std::string report;                     // directory for metrics.json and report.html
+  std::string flows;                      // per-flow CSV; empty: none
   std::optional<unsigned> workers;        // 2
   std::string config;
 };

@@ -6,8 +6,10 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -167,15 +169,23 @@ int evaluate(const EvalOptions& opts) {
       throw EvalError(e.what());
     }
   }
+  std::error_code ec;
+  fs::create_directories(opts.report, ec);
+  if (ec || !fs::is_directory(opts.report))
+    throw EvalError("report directory " + opts.report + ": " + ec.message());
+  // Opened before the first replay, so a path that cannot be written fails at once.
+  std::ofstream flows_csv;
+  if (!opts.flows.empty()) {
+    flows_csv.open(opts.flows, std::ios::binary | std::ios::trunc);
+    if (!flows_csv) throw EvalError(opts.flows + ": " + std::strerror(errno));
+    flows_csv << evaluation::flowsCsvHeader();
+  }
+
   const std::string models_dir = opts.models_dir.value_or(have_cfg ? file_cfg.inference.models_dir
                                                                    : EDGESENSE_DEFAULT_MODELS_DIR);
   const std::shared_ptr<inference::ModelSet> models = loadModels(models_dir);
   std::shared_ptr<inference::ModelSet> naive;
   if (!opts.baseline_models.empty()) naive = loadModels(opts.baseline_models);
-  std::error_code ec;
-  fs::create_directories(opts.report, ec);
-  if (ec || !fs::is_directory(opts.report))
-    throw EvalError("report directory " + opts.report + ": " + ec.message());
 
   pipeline::RxConfig rx_cfg;
   inference::PoolConfig pool_cfg;
@@ -217,8 +227,18 @@ int evaluate(const EvalOptions& opts) {
       }
       for (FlowOutcome& f : base.outcomes) naive_flows.push_back(std::move(f));
     }
+    if (flows_csv.is_open()) {
+      std::string rows;
+      evaluation::appendFlowsCsv(rows, opts.pcaps[i], pass.outcomes);
+      flows_csv << rows;
+      if (!flows_csv) throw EvalError(opts.flows + ": cannot write the per-flow CSV");
+    }
     for (FlowOutcome& f : pass.outcomes) flows.push_back(std::move(f));
     for (auto& s : pass.samples) samples.push_back(std::move(s));
+  }
+  if (flows_csv.is_open()) {
+    flows_csv.close();
+    if (!flows_csv) throw EvalError(opts.flows + ": cannot write the per-flow CSV");
   }
 
   // The figures.
@@ -313,7 +333,9 @@ int evaluate(const EvalOptions& opts) {
   writeFile(dir / "report.html", evaluation::reportHtml(report));
   const std::string text = evaluation::textSummary(report);
   std::fwrite(text.data(), 1, text.size(), stdout);
-  std::printf("\nwrote %s and %s\n", (dir / "metrics.json").c_str(), (dir / "report.html").c_str());
+  std::printf("\nwrote %s and %s%s%s\n", (dir / "metrics.json").c_str(),
+              (dir / "report.html").c_str(), opts.flows.empty() ? "" : ", flows in ",
+              opts.flows.c_str());
   return 0;
 }
 
@@ -336,6 +358,8 @@ void addEvalCommand(CLI::App& app, EvalOptions& opts) {
                   "flows for comparison");
   cmd->add_option("--report", opts.report, "Directory for metrics.json and report.html (created)")
       ->required();
+  cmd->add_option("--flows", opts.flows,
+                  "Write one CSV row per flow (truth and each head's verdict) to FILE");
   cmd->add_option("--workers", opts.workers, "Inference worker threads (default 2)")
       ->check(CLI::Range(1u, 64u));
   cmd->add_option("-c,--config", opts.config,

@@ -1,6 +1,6 @@
-// The eval command's outputs after its replays: metrics.json and the text
-// summary (report.html is report_html.cpp), and the SHAP means the report
-// draws.
+// The eval command's outputs after its replays: metrics.json, the text
+// summary and the per-flow CSV (report.html is report_html.cpp), and the
+// SHAP means the report draws.
 
 #include "evaluation/report.h"
 
@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+
+#include "output/eve.h"
 
 namespace edgesense::evaluation {
 namespace {
@@ -190,6 +192,58 @@ std::string textSummary(const Report& r) {
     }
   }
   return out;
+}
+
+std::string flowsCsvHeader() {
+  return "capture,flow_id,src_ip,src_port,dest_ip,dest_port,proto,start,end,packets,bytes,"
+         "category,attack_truth,attack_predicted,reel_probability,reel_predicted,anomaly_score,"
+         "anomaly_alert\n";
+}
+
+void appendFlowsCsv(std::string& out, std::string_view capture,
+                    std::span<const FlowOutcome> flows) {
+  // A capture path is the one free-text field: quoted when it must be.
+  std::string cap;
+  if (capture.find_first_of(",\"\n") == std::string_view::npos) {
+    cap = capture;
+  } else {
+    cap = "\"";
+    for (char c : capture) {
+      if (c == '"') cap += '"';
+      cap += c;
+    }
+    cap += '"';
+  }
+  char src[64], dst[64], line[512];
+  for (const FlowOutcome& f : flows) {
+    decode::formatAddress(f.src, src, sizeof src);
+    decode::formatAddress(f.dst, dst, sizeof dst);
+    std::string reel = ",";
+    if (f.reel_scored) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "%.6f,%d", f.reel_probability, f.reel_predicted ? 1 : 0);
+      reel = buf;
+    }
+    std::string anomaly = ",";
+    if (f.anomaly_scored) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "%.6f,%d", f.anomaly_score, f.anomaly_alert ? 1 : 0);
+      anomaly = buf;
+    }
+    std::snprintf(line, sizeof line, ",%llu,%s,%u,%s,%u,%s,%.6f,%.6f,%llu,%llu,%s,%s,%s,",
+                  static_cast<unsigned long long>(f.flow_id), src, f.src_port, dst, f.dst_port,
+                  output::protoName(f.proto).c_str(), static_cast<double>(f.start_us) * 1e-6,
+                  static_cast<double>(f.end_us) * 1e-6,
+                  static_cast<unsigned long long>(f.pkts[0] + f.pkts[1]),
+                  static_cast<unsigned long long>(f.bytes[0] + f.bytes[1]), f.category.c_str(),
+                  attackTruth(f.category).c_str(), f.attack_predicted.c_str());
+    out += cap;
+    out += line;
+    out += reel;
+    out += ',';
+    out += anomaly;
+    out += '\n';
+  }
 }
 
 }  // namespace edgesense::evaluation

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "evaluation/outcomes.h"
@@ -86,5 +87,12 @@ std::string metricsJson(const Report& report);
 std::string reportHtml(const Report& report);
 /// The text summary: aligned tables for a terminal.
 std::string textSummary(const Report& report);
+
+/// `eval --flows FILE`: one CSV row per flow, truth beside each head's
+/// verdict, to find the flows behind a figure. The header names the columns
+/// (docs/evaluation.md says what each holds).
+std::string flowsCsvHeader();
+/// The rows of one capture's flows (in the order of `flows`), appended to out.
+void appendFlowsCsv(std::string& out, std::string_view capture, std::span<const FlowOutcome> flows);
 
 }  // namespace edgesense::evaluation

@@ -114,8 +114,10 @@ class Eval(unittest.TestCase):
         train_models(cls.models, "full")
         train_models(cls.naive, "naive", NAIVE_FEATURES)
         cls.report = WORK / "report"
+        cls.flows_csv = WORK / "flows.csv"
         cls.proc = evaluate("--pcap", cls.pcap, "--labels", cls.labels, "--models", cls.models,
-                            "--baseline-models", cls.naive, "--report", cls.report)
+                            "--baseline-models", cls.naive, "--report", cls.report,
+                            "--flows", cls.flows_csv)
         cls.metrics = json.loads((cls.report / "metrics.json").read_text())
         cls.html = (cls.report / "report.html").read_text()
 
@@ -218,6 +220,35 @@ class Eval(unittest.TestCase):
         self.assertAlmostEqual(m["precision"], tp / (tp + fp), places=12)
         self.assertAlmostEqual(m["recall"], tp / (tp + fn), places=12)
         self.assertAlmostEqual(m["roc_auc"], auc, places=9)
+
+    def test_flows_csv_adds_up_to_the_figures(self):
+        # --flows: one row per flow; the confusion matrix and the reel
+        # figures rebuilt from its rows are metrics.json's, and its flows and
+        # categories are label_flows.py's.
+        with open(self.flows_csv, newline="") as f:
+            rows = list(csv.DictReader(f))
+        m = self.metrics
+        self.assertEqual(len(rows), m["flows"])
+        self.assertEqual({r["capture"] for r in rows}, {str(self.pcap)})
+        self.assertEqual(len({r["flow_id"] for r in rows}), len(rows))
+        conf = collections.Counter((r["attack_truth"], r["attack_predicted"]) for r in rows)
+        for t, row in m["attack"]["confusion"].items():
+            for p, n in row.items():
+                self.assertEqual(conf[(t, p)], n, (t, p))
+        said = [r for r in rows if r["reel_predicted"] == "1"]
+        tp = sum(r["category"] == "reel" for r in said)
+        self.assertAlmostEqual(m["reel"]["precision"], tp / len(said), places=12)
+        self.assertAlmostEqual(m["reel"]["recall"], tp / m["reel"]["support"], places=12)
+        for r in rows:
+            self.assertEqual(r["reel_probability"] == "", r["reel_predicted"] == "", r)
+            if r["anomaly_score"]:
+                self.assertTrue(0.0 <= float(r["anomaly_score"]) <= 1.0, r)
+            self.assertLessEqual(float(r["start"]), float(r["end"]), r)
+        labelled = labelled_flows(self.pcap, self.labels, "unseen-flows")
+        with open(labelled, newline="") as f:
+            category = {row["flow_id"]: row["category"] for row in csv.DictReader(f)
+                        if row["reason"] != "active_timeout"}
+        self.assertEqual({r["flow_id"]: r["category"] for r in rows}, category)
 
     def test_baselines_are_scored_on_the_same_flows(self):
         b = self.metrics["baselines"]
@@ -356,6 +387,12 @@ class Eval(unittest.TestCase):
                         "--report", out, check=False)
         self.assertEqual(proc.returncode, 1)
         self.assertIn("pairs", proc.stderr)
+
+        unwritable = WORK / "no-such-dir" / "flows.csv"
+        proc = evaluate("--pcap", self.pcap, "--labels", self.labels, "--report", out,
+                        "--flows", unwritable, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(str(unwritable), proc.stderr)
 
         not_pcap = WORK / "not-a.pcap"
         not_pcap.write_text("hello\n")

@@ -1,4 +1,5 @@
-// Flow outcomes -> figures, and the rate baseline, on flows made by hand.
+// Flow outcomes -> figures, the rate baseline and the per-flow CSV, on flows
+// made by hand.
 
 #include <gtest/gtest.h>
 
@@ -6,6 +7,7 @@
 #include <vector>
 
 #include "evaluation/rate_baseline.h"
+#include "evaluation/report.h"
 #include "evaluation/results.h"
 
 namespace edgesense::evaluation {
@@ -130,6 +132,36 @@ TEST(RateBaseline, BelowTheThresholdsIsBenign) {
     flows.push_back(f);
   }
   for (const std::string& p : rateBaseline(flows)) EXPECT_EQ(p, "benign");
+}
+
+TEST(FlowsCsv, OneRowPerFlowWithEmptyFieldsForHeadsNotScored) {
+  FlowOutcome reel = flow("reel", 1.5, 2.25);
+  reel.flow_id = 42;
+  reel.src_port = 50000;
+  reel.bytes = {1000, 2000000};
+  reel.reel_scored = true;
+  reel.reel_probability = 0.875;
+  reel.reel_predicted = true;
+  reel.anomaly_scored = true;
+  reel.anomaly_score = 0.5;
+  FlowOutcome probe = flow("scan", 3, 3);
+  probe.flow_id = 7;
+  probe.dst = decode::IpAddress{};  // ::
+  probe.proto = 17;
+  probe.pkts = {1, 0};
+  probe.bytes = {60, 0};
+  probe.attack_predicted = "scan";
+  std::string out = flowsCsvHeader();
+  const std::vector<FlowOutcome> flows{reel, probe};
+  appendFlowsCsv(out, "lab, run 2/\"capture\".pcap", flows);
+  EXPECT_EQ(out,
+            "capture,flow_id,src_ip,src_port,dest_ip,dest_port,proto,start,end,packets,bytes,"
+            "category,attack_truth,attack_predicted,reel_probability,reel_predicted,"
+            "anomaly_score,anomaly_alert\n"
+            "\"lab, run 2/\"\"capture\"\".pcap\",42,10.0.0.1,50000,10.0.0.2,443,TCP,1.500000,"
+            "2.250000,20,2001000,reel,benign,benign,0.875000,1,0.500000,0\n"
+            "\"lab, run 2/\"\"capture\"\".pcap\",7,10.0.0.1,0,::,443,UDP,3.000000,3.000000,1,60,"
+            "scan,scan,scan,,,,\n");
 }
 
 }  // namespace
