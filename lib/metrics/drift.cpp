@@ -65,10 +65,18 @@ std::vector<double> importance(const model::Bundle& bundle) {
 
 }  // namespace
 
-DriftBins::DriftBins(std::span<const double> q) {
+DriftBins::DriftBins(std::span<const double> q, std::span<const double> shares) {
   const std::size_t n = q.size();
   if (n < 2) {
     expected_ = {1.0};
+    return;
+  }
+  std::vector<double> distinct(q.begin(), q.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  if (!shares.empty() && shares.size() == distinct.size()) {
+    edges_ = std::move(distinct);
+    expected_.assign(shares.begin(), shares.end());
+    expected_.push_back(0);  // above q100: none in training
     return;
   }
   const double step = 1.0 / static_cast<double>(n - 1);
@@ -110,8 +118,9 @@ double DriftBins::psi(std::span<const std::uint64_t> counts) const noexcept {
   return psi;
 }
 
-double populationStabilityIndex(std::span<const double> quantiles, std::span<const double> values) {
-  const DriftBins bins(quantiles);
+double populationStabilityIndex(std::span<const double> quantiles, std::span<const double> shares,
+                                std::span<const double> values) {
+  const DriftBins bins(quantiles, shares);
   std::vector<std::uint64_t> counts(bins.size(), 0);
   for (double v : values) {
     if (!std::isnan(v)) ++counts[bins.bin(v)];

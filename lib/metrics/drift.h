@@ -15,10 +15,12 @@
 namespace edgesense::metrics {
 
 /// Bins from the kQuantileCount training quantiles of one feature, each with
-/// the share of training rows expected in it.
+/// the share of training rows expected in it: the bundle's own shares when
+/// it has them (exact, however often values repeat), else estimated from the
+/// quantiles.
 class DriftBins {
  public:
-  explicit DriftBins(std::span<const double> quantiles);
+  DriftBins(std::span<const double> quantiles, std::span<const double> shares);
   std::size_t size() const noexcept { return expected_.size(); }
   /// The bin of a value (not NaN).
   std::size_t bin(double value) const noexcept;

@@ -360,7 +360,7 @@ class FlowSink final : public inference::ScoredSink {
     // the packet path (the pool's queue absorbs the pause).
     h.columns = driftColumns(*bundle, kDriftFeatures);
     for (std::size_t col : h.columns) {
-      h.bins.emplace_back(bundle->quantiles(col));
+      h.bins.emplace_back(bundle->quantiles(col), bundle->shares(col));
       h.counts.emplace_back(h.bins.back().size(), 0);
       const auto feature = features::kSchema[bundle->featureIndices()[col]].name;
       h.labels.push_back({{"head", name}, {"feature", std::string(feature)}});

@@ -97,9 +97,11 @@ inline constexpr std::size_t kDriftFeatures = 5;
 inline constexpr std::size_t kDriftWindowRows = 2048;
 
 /// Population stability index of `values` against a training distribution
-/// given by kQuantileCount quantiles (q0, q10, ..., q100). NaN values are
-/// ignored; 0 when there is nothing to compare. Exposed for tests.
-double populationStabilityIndex(std::span<const double> quantiles, std::span<const double> values);
+/// given by kQuantileCount quantiles (q0, q10, ..., q100) and, if not empty,
+/// the training share up to each distinct quantile (Bundle::shares). NaN
+/// values are ignored; 0 when there is nothing to compare. Exposed for tests.
+double populationStabilityIndex(std::span<const double> quantiles, std::span<const double> shares,
+                                std::span<const double> values);
 
 class Metrics {
  public:

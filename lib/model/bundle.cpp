@@ -346,6 +346,7 @@ class BundleLoader {
 
   void readDistribution(Bundle& b) {
     b.quantiles_.assign(columns_.size(), {});
+    b.shares_.assign(columns_.size(), {});
     if (!j_.contains("feature_distribution")) return;
     const json& d = j_["feature_distribution"];
     if (!d.is_object()) fail("\"feature_distribution\" must be an object: feature -> quantiles");
@@ -354,9 +355,11 @@ class BundleLoader {
       if (!col)
         fail("feature_distribution has " + inQuotes(key) + ", which is not a model feature");
       const std::string where = "feature_distribution." + key;
-      if (!entry.is_object() || entry.size() != 1 || !entry.contains("quantiles")) {
-        fail(where + " must be {\"quantiles\": [...]}");
-      }
+      const bool shaped = entry.is_object() && entry.contains("quantiles") &&
+                          entry.size() == 1 + (entry.contains("shares") ? 1u : 0u);
+      if (!shaped)
+        fail(where +
+             " must be {\"quantiles\": [...]} or {\"quantiles\": [...], \"shares\": [...]}");
       const json& q = entry["quantiles"];
       if (!q.is_array() || q.size() != kQuantileCount) {
         fail(where + ".quantiles must hold " + std::to_string(kQuantileCount) +
@@ -370,8 +373,31 @@ class BundleLoader {
           fail(where + ".quantiles must not decrease");
         }
       }
+      if (entry.contains("shares")) b.shares_[*col] = readShares(entry["shares"], values, where);
       b.quantiles_[*col] = std::move(values);
     }
+  }
+
+  /// One share per distinct quantile, each in [0, 1], adding up to 1.
+  std::vector<double> readShares(const json& s, const std::vector<double>& quantiles,
+                                 const std::string& where) {
+    std::vector<double> distinct = quantiles;
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    if (!s.is_array() || s.size() != distinct.size()) {
+      fail(where + ".shares must hold one number per distinct quantile (" +
+           std::to_string(distinct.size()) + ")");
+    }
+    std::vector<double> out;
+    double sum = 0;
+    for (const json& v : s) {
+      if (!v.is_number() || !(v.get<double>() >= 0 && v.get<double>() <= 1)) {
+        fail(where + ".shares must hold numbers from 0 to 1");
+      }
+      out.push_back(v.get<double>());
+      sum += out.back();
+    }
+    if (std::abs(sum - 1) > 1e-6) fail(where + ".shares must add up to 1");
+    return out;
   }
 
   void loadModel(Bundle& b) {
@@ -512,6 +538,11 @@ const MitreEntry* Bundle::mitre(std::size_t class_index) const noexcept {
 const MitreEntry* Bundle::mitre(std::string_view class_name) const noexcept {
   const auto index = classIndex(class_name);
   return index ? mitre(*index) : nullptr;
+}
+
+std::span<const double> Bundle::shares(std::size_t column) const noexcept {
+  if (column >= shares_.size()) return {};
+  return shares_[column];
 }
 
 std::span<const double> Bundle::quantiles(std::size_t column) const noexcept {

@@ -94,6 +94,9 @@ class Bundle {
   /// The training distribution of model column `column`: kQuantileCount
   /// values, or empty if the bundle has none for it.
   std::span<const double> quantiles(std::size_t column) const noexcept;
+  /// The training share of each bin up to each distinct quantile (see
+  /// sharesOf in bundle_writer.h), or empty if the bundle has none for it.
+  std::span<const double> shares(std::size_t column) const noexcept;
   /// bundle.json's "training" object as compact JSON text ("{}" if absent).
   const std::string& trainingJson() const noexcept { return training_json_; }
 
@@ -126,6 +129,7 @@ class Bundle {
   std::vector<std::optional<MitreEntry>> mitre_;
   std::vector<std::size_t> feature_indices_;
   std::vector<std::vector<double>> quantiles_;
+  std::vector<std::vector<double>> shares_;
   std::string training_json_;
   std::unique_ptr<Model> model_;
 

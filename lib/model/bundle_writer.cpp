@@ -213,7 +213,8 @@ Json distribution(const BundleContents& c, const std::vector<std::size_t>& colum
       values[r] = c.training_rows[r][columns[j]];
     }
     const std::vector<double> q = quantilesOf(values);
-    if (!q.empty()) d[c.features[j]] = Json{{"quantiles", q}};  // no finite value: left out
+    if (q.empty()) continue;  // no finite value: left out
+    d[c.features[j]] = Json{{"quantiles", q}, {"shares", sharesOf(values, q)}};
   }
   return d;
 }
@@ -408,6 +409,23 @@ std::vector<std::string> schemaFeatureNames() {
   std::vector<std::string> out;
   for (const features::FeatureDef& d : features::kSchema) out.emplace_back(d.name);
   return out;
+}
+
+std::vector<double> sharesOf(std::span<const double> values, std::span<const double> quantiles) {
+  std::vector<double> edges(quantiles.begin(), quantiles.end());
+  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  std::vector<double> shares(edges.size(), 0.0);
+  std::size_t n = 0;
+  for (const double x : values) {
+    if (!std::isfinite(x)) continue;
+    const auto k =
+        static_cast<std::size_t>(std::lower_bound(edges.begin(), edges.end(), x) - edges.begin());
+    if (k < shares.size()) shares[k] += 1;  // above the top quantile: none, it is the maximum
+    ++n;
+  }
+  if (n > 0)
+    for (double& s : shares) s /= static_cast<double>(n);
+  return shares;
 }
 
 std::vector<double> quantilesOf(std::span<const double> values) {

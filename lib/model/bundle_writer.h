@@ -96,6 +96,12 @@ bool isBundleToken(std::string_view s) noexcept;
 /// order statistics (numpy's default); empty if no value is finite.
 std::vector<double> quantilesOf(std::span<const double> values);
 
+/// The share of the finite values in each bin whose upper edges are the
+/// distinct `quantiles` (bin k holds (edge k-1, edge k]; bin 0 everything up to
+/// the first): what drift metrics expect of a feature whose values repeat,
+/// which quantiles alone cannot tell.
+std::vector<double> sharesOf(std::span<const double> values, std::span<const double> quantiles);
+
 /// SHA-256 of a file's bytes as 64 lowercase hex digits (what sha256sum
 /// prints): the digest training records for its inputs. Throws
 /// std::runtime_error if the file cannot be read.

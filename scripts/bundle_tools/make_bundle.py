@@ -247,7 +247,13 @@ def main():
         v = x64[:, j]
         v = v[np.isfinite(v)]
         if len(v):
-            distribution[name] = {"quantiles": [float(q) for q in np.quantile(v, QUANTILES)]}
+            q = np.quantile(v, QUANTILES)
+            # The share up to each distinct quantile (bin k: (edge k-1, edge k]), as
+            # edgesense's own trainer writes it: exact for values that repeat.
+            edges = np.unique(q)
+            counts = np.bincount(np.searchsorted(edges, v, side="left"), minlength=len(edges))
+            distribution[name] = {"quantiles": [float(x) for x in q],
+                                  "shares": [float(c) / len(v) for c in counts[:len(edges)]]}
     bundle["feature_distribution"] = distribution
 
     picked = pick_samples(y, args.samples, args.seed)

@@ -5,6 +5,7 @@
 // page, and docs/metrics.md against the table.
 
 #include "metrics/metrics.h"
+#include "model/bundle_writer.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -411,6 +412,23 @@ std::vector<features::FeatureVector> trainingRows(std::size_t n, double scale) {
   return out;
 }
 
+TEST(MetricsDrift, RepeatedValuesAreMeasuredWithTheBundlesShares) {
+  // A feature of few values (a TCP header size, say): 5% at 20, 90% at 32,
+  // 5% at 40. Its deciles are 20, 32 x 9, 40: from them alone the share at
+  // the minimum looks like 0, and the very training rows read as drift.
+  std::vector<double> values(1000, 32);
+  std::fill(values.begin(), values.begin() + 50, 20);
+  std::fill(values.end() - 50, values.end(), 40);
+  const std::vector<double> q = model::quantilesOf(values);
+  const std::vector<double> shares = model::sharesOf(values, q);
+  EXPECT_EQ(shares, (std::vector<double>{0.05, 0.90, 0.05}));
+  EXPECT_NEAR(populationStabilityIndex(q, shares, values), 0, 1e-12);
+  EXPECT_GT(populationStabilityIndex(q, {}, values), 0.1);
+  // With the shares, a real change still shows: the minimum twice as common.
+  std::fill(values.begin() + 50, values.begin() + 100, 20);
+  EXPECT_GT(populationStabilityIndex(q, shares, values), 0.02);
+}
+
 TEST(MetricsDrift, PsiIsSmallOnTrainingRowsAndLargeOnShiftedRows) {
   const auto bundle = model::Bundle::load(pythonBundles() / "attack");
   const auto columns = driftColumns(*bundle, kDriftFeatures);
@@ -421,7 +439,8 @@ TEST(MetricsDrift, PsiIsSmallOnTrainingRowsAndLargeOnShiftedRows) {
     for (std::size_t col : columns) {
       std::vector<double> values;
       for (const auto& r : rows) values.push_back(r[bundle->featureIndices()[col]]);
-      const double psi = populationStabilityIndex(bundle->quantiles(col), values);
+      const double psi =
+          populationStabilityIndex(bundle->quantiles(col), bundle->shares(col), values);
       if (low) {
         EXPECT_LT(psi, 0.1) << features::kSchema[bundle->featureIndices()[col]].name;
       } else {

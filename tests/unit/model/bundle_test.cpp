@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,10 @@ TEST(Bundle, AccessorsReadBundleJson) {
   ASSERT_EQ(q.size(), kQuantileCount);
   EXPECT_LE(q.front(), q.back());
   EXPECT_TRUE(reel->quantiles(99).empty());
+  // make_bundle.py writes the shares too: one per distinct quantile, adding up to 1.
+  const auto shares = reel->shares(0);
+  ASSERT_FALSE(shares.empty());
+  EXPECT_NEAR(std::accumulate(shares.begin(), shares.end(), 0.0), 1, 1e-9);
   const json training = json::parse(reel->trainingJson());
   EXPECT_EQ(training.at("params").at("objective"), "binary:logistic");
   EXPECT_EQ(training.at("data").at("rows"), 492);
@@ -378,6 +383,24 @@ TEST_F(BundleRefuses, QuantilesThatDecrease) {
   expectEditRefused("reel",
                     [](json& j) { j["feature_distribution"]["duration"]["quantiles"][10] = -1.0; },
                     {"feature_distribution.duration.quantiles must not decrease"});
+}
+
+TEST_F(BundleRefuses, SharesThatDoNotFitTheQuantiles) {
+  expectEditRefused("reel",
+                    [](json& j) {
+                      j["feature_distribution"]["duration"]["shares"] = {0.5, 0.5};
+                    },
+                    {"feature_distribution.duration.shares must hold one number per distinct "
+                     "quantile"});
+  expectEditRefused("reel",
+                    [](json& j) {
+                      json& d = j["feature_distribution"]["duration"];
+                      d["shares"] = json::array();
+                      for (std::size_t i = 0; i < kQuantileCount; ++i) d["shares"].push_back(0.5);
+                      d["quantiles"] = json::array();
+                      for (std::size_t i = 0; i < kQuantileCount; ++i) d["quantiles"].push_back(i);
+                    },
+                    {"feature_distribution.duration.shares must add up to 1"});
 }
 
 TEST_F(BundleRefuses, QuantilesOfAnotherFeature) {

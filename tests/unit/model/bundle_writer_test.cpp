@@ -132,6 +132,10 @@ TEST(BundleWriter, QuantilesAsNumpy) {
   ASSERT_EQ(q.size(), kQuantileCount);
   for (std::size_t i = 0; i < q.size(); ++i) EXPECT_NEAR(q[i], numpy[i], 1e-12) << i;
   EXPECT_EQ(quantilesOf(std::vector<double>{7}), std::vector<double>(kQuantileCount, 7));
+  // Shares: bins up to each distinct quantile, (edge k-1, edge k]; NaN ignored.
+  const std::vector<double> v{1, 1, 1, 2, 3, 3, nan, 10};
+  EXPECT_EQ(sharesOf(v, std::vector<double>{1, 1, 1, 1, 2, 3, 3, 3, 3, 5, 10}),
+            (std::vector<double>{3.0 / 7, 1.0 / 7, 2.0 / 7, 0, 1.0 / 7}));
   EXPECT_TRUE(quantilesOf(std::vector<double>{nan, inf}).empty());
   EXPECT_TRUE(quantilesOf(std::vector<double>{}).empty());
 }
@@ -172,6 +176,11 @@ TEST(BundleWriter, RoundTripScoresAsTheForest) {
     const auto got = bundle->quantiles(c);
     ASSERT_EQ(got.size(), kQuantileCount);
     for (std::size_t i = 0; i < kQuantileCount; ++i) EXPECT_DOUBLE_EQ(got[i], want[i]);
+    // ... and the share of them up to each distinct quantile.
+    const std::vector<double> shares = sharesOf(v, want);
+    const auto got_shares = bundle->shares(c);
+    ASSERT_EQ(got_shares.size(), shares.size());
+    for (std::size_t i = 0; i < shares.size(); ++i) EXPECT_DOUBLE_EQ(got_shares[i], shares[i]);
   }
 
   const json training = json::parse(bundle->trainingJson());
