@@ -128,6 +128,7 @@ DecodeError decodeLink(const Frame& f, Cursor& c, Packet& out, Net& net) noexcep
 /// Decodes the transport header at c. ip_payload is the transport length the
 /// IP header declares (header + payload), independent of the snap length.
 DecodeError decodeTransport(Cursor& c, std::uint32_t ip_payload, Packet& out) noexcept {
+  out.ip_payload_len = ip_payload;
   switch (out.proto) {
     case ipproto::kTcp: {
       if (!c.has(20)) return DecodeError::kTruncatedTcp;
@@ -233,7 +234,7 @@ DecodeError decodeIpv4(Cursor& c, std::uint32_t wire_left, Packet& out) noexcept
   c.skip(hlen);
   if (offset != 0) {
     out.fragment = Fragment::kLater;
-    out.payload_len = ip_payload;
+    out.payload_len = out.ip_payload_len = ip_payload;
     return DecodeError::kNone;
   }
   out.fragment = more ? Fragment::kFirst : Fragment::kNone;
@@ -269,7 +270,7 @@ DecodeError decodeIpv6(Cursor& c, std::uint32_t wire_left, Packet& out) noexcept
       if ((off_flags & 0xfff8) != 0) {
         out.fragment = Fragment::kLater;
         out.proto = next;
-        out.payload_len = remaining;
+        out.payload_len = out.ip_payload_len = remaining;
         return DecodeError::kNone;
       }
       if (off_flags & 1) out.fragment = Fragment::kFirst;

@@ -101,6 +101,10 @@ struct Packet {
   std::uint32_t wire_len = 0;     // frame length on the wire (pcap orig_len)
   std::uint32_t cap_len = 0;      // bytes captured
   std::uint32_t payload_len = 0;  // transport payload bytes, from IP lengths
+  // Bytes after the IP header and its extension headers (the transport
+  // header and payload; a fragment's share), from IP lengths: a packet's
+  // size whatever the link type, VLAN tags or IP version around it.
+  std::uint32_t ip_payload_len = 0;
   IpAddress src;
   IpAddress dst;
   std::uint16_t src_port = 0;

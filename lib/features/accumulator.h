@@ -29,7 +29,9 @@ class FlowAccumulator {
                 const FeatureParams& params) noexcept {
     const auto d = static_cast<std::size_t>(dir);
     const TimeUs ts = p.ts_us;
-    len_[d].add(p.wire_len);
+    // Sizes are IP payloads, not frames: the same packet reads the same on
+    // any link type, behind VLAN tags, over IPv4 or IPv6.
+    len_[d].add(p.ip_payload_len);
     if (packets_ == 0) {
       active_start_ = burst_start_ = ts;
     } else {
@@ -55,9 +57,9 @@ class FlowAccumulator {
     }
     dir_seen_ |= static_cast<std::uint8_t>(1u << d);
     last_dir_ts_[d] = ts;
-    cur_burst_bytes_ += p.wire_len;
+    cur_burst_bytes_ += p.ip_payload_len;
     if (packets_ < kFirstPackets) {
-      const auto size = static_cast<std::int32_t>(p.wire_len);
+      const auto size = static_cast<std::int32_t>(p.ip_payload_len);
       first_size_[packets_] = dir == flow::Direction::kForward ? size : -size;
       if (packets_ > 0) {
         const TimeUs gap = std::clamp<TimeUs>(ts - last_ts_, 0, UINT32_MAX);
@@ -76,6 +78,11 @@ class FlowAccumulator {
               FeatureVector& v) const noexcept;
 
   bool handshakeSeen() const noexcept { return handshake_ == 3; }
+
+  /// The host context read when the flow started (HostTable::onFlowStart);
+  /// every record of the flow carries it.
+  void setHostContext(const HostContext& c) noexcept { host_context_ = c; }
+  const HostContext& hostContext() const noexcept { return host_context_; }
 
  private:
   static constexpr double kSecondsPerUs = 1e-6;
@@ -117,6 +124,7 @@ class FlowAccumulator {
   std::array<std::int32_t, kFirstPackets> first_size_{};
   std::array<std::uint32_t, kFirstPackets - 1> first_gap_us_{};
   std::uint32_t packets_ = 0;
+  HostContext host_context_{};
   std::array<std::uint16_t, 2> init_window_{};
   std::uint8_t dir_seen_ = 0;
   std::uint8_t handshake_ = 0;

@@ -1,8 +1,9 @@
 #pragma once
 /// FeatureExtractor: the observer the flow table calls on the capture thread.
 /// It feeds each packet to the flow's accumulator, keeps the host table up to
-/// date, and on every snapshot or end builds a FlowRecord and hands it to the
-/// RecordSink. FeatureFlowTable is the flow table with this per-flow state.
+/// date (a flow keeps the host context read at its start), and on every
+/// snapshot or end builds a FlowRecord and hands it to the RecordSink. FeatureFlowTable is the flow
+/// table with this per-flow state.
 
 #include <cstdint>
 
@@ -22,22 +23,19 @@ class FeatureExtractor {
       : params_(params), hosts_(hosts), sink_(sink) {}
 
   void onStart(FeatureFlow& f, const decode::Packet& p) noexcept {
-    hosts_.onFlowStart(f.initiatorAddr(), f.responderAddr(), f.responderPort(), f.key.proto,
-                       p.ts_us);
+    f.ext.setHostContext(hosts_.onFlowStart(f.initiatorAddr(), f.responderAddr(), f.responderPort(),
+                                            f.key.proto, p.ts_us));
   }
   void onPacket(FeatureFlow& f, const decode::Packet& p, flow::Direction dir) noexcept {
     f.ext.onPacket(p, dir, params_);
   }
   void onSnapshot(const FeatureFlow& f, decode::TimeUs now) noexcept {
-    emit(f, flow::EndReason::kActiveTimeout, now, now);
+    emit(f, flow::EndReason::kActiveTimeout, now);
   }
   void onEnd(const FeatureFlow& f, flow::EndReason reason, decode::TimeUs now) noexcept;
 
  private:
-  /// Host context is read as of context_ts (the flow's last packet for an
-  /// end, so a flow reported at its idle timeout still sees its own time).
-  void emit(const FeatureFlow& f, flow::EndReason reason, decode::TimeUs context_ts,
-            decode::TimeUs report_ts) noexcept;
+  void emit(const FeatureFlow& f, flow::EndReason reason, decode::TimeUs report_ts) noexcept;
 
   FeatureParams params_;
   HostTable& hosts_;

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "features/extractor.h"
 #include "features/schema.h"
@@ -24,6 +25,7 @@ std::string schemaHash() {
     feed(d.type);
     feed(d.unit);
   }
+  feed(std::to_string(kSchemaRevision));
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
@@ -127,8 +129,9 @@ void FlowAccumulator::finish(const std::array<std::uint64_t, 2>& pkts,
   set(Feature::kBurstGapMean, burst_gap_.meanOrNaN(kUs));
   set(Feature::kBurstGapMax, burst_gap_.maxOrNaN(kUs));
   set(Feature::kBurstGapStd, burst_gap_.stdOrNaN(kUs));
+  const auto total_size = static_cast<double>(len_[0].sum + len_[1].sum);
   set(Feature::kBurstLargestShare,
-      total_bytes > 0 && bursts.n ? static_cast<double>(bursts.max) / total_bytes : kNaN);
+      total_size > 0 && bursts.n ? static_cast<double>(bursts.max) / total_size : kNaN);
   set(Feature::kDownUpRatio,
       bytes[0] > 0 ? static_cast<double>(bytes[1]) / static_cast<double>(bytes[0]) : kNaN);
 
@@ -149,10 +152,10 @@ bool flowFailed(const FeatureFlow& f) noexcept {
 void FeatureExtractor::onEnd(const FeatureFlow& f, flow::EndReason reason,
                              decode::TimeUs now) noexcept {
   hosts_.onFlowEnd(f.initiatorAddr(), flowFailed(f), f.last_ts);
-  emit(f, reason, f.last_ts, now);
+  emit(f, reason, now);
 }
 
-void FeatureExtractor::emit(const FeatureFlow& f, flow::EndReason reason, decode::TimeUs context_ts,
+void FeatureExtractor::emit(const FeatureFlow& f, flow::EndReason reason,
                             decode::TimeUs report_ts) noexcept {
   FlowRecord& r = record_;
   const std::uint64_t id =
@@ -179,7 +182,9 @@ void FeatureExtractor::emit(const FeatureFlow& f, flow::EndReason reason, decode
   r.handshake = f.ext.handshakeSeen();
   f.ext.finish(f.pkts, f.bytes, f.payload_bytes, f.key.proto, f.first_ts, r.features);
   r.features[index(Feature::kConnState)] = tcp ? r.conn_state : kNaN;
-  hosts_.context(r.src, r.dst, context_ts, r.features);
+  const HostContext& ctx = f.ext.hostContext();
+  for (std::size_t i = 0; i < kHostFeatureCount; ++i)
+    r.features[index(kFirstHostFeature) + i] = ctx[i];
   sink_.onRecord(r);
 }
 

@@ -1,5 +1,5 @@
 // Host context, beside the flow table on the capture thread: per-host
-// decaying counters that the feature extractor reads when a flow is reported.
+// decaying counters, counted and read as each flow starts.
 
 #include "features/host_table.h"
 
@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <type_traits>
 
@@ -14,6 +15,7 @@ namespace edgesense::features {
 namespace {
 
 constexpr std::uint32_t kNil = 0xffffffffu;
+constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
 constexpr int kBits = 256;
 
 std::uint64_t mix(std::uint64_t h) noexcept {
@@ -218,30 +220,48 @@ HostTable::Host* HostTable::lookup(const IpAddress& addr, TimeUs ts, bool create
   return &host;
 }
 
-void HostTable::onFlowStart(const IpAddress& src, const IpAddress& dst, std::uint16_t dport,
-                            std::uint8_t proto, TimeUs ts) noexcept {
+HostContext HostTable::onFlowStart(const IpAddress& src, const IpAddress& dst, std::uint16_t dport,
+                                   std::uint8_t proto, TimeUs ts) noexcept {
   const TimeUs lengths[2] = {cfg_.short_window_us, cfg_.long_window_us};
   const std::uint64_t port_hash = mix(std::uint64_t{proto} << 16 | dport);
   const std::uint64_t dst_hash = hashAddress(dst);
   const std::uint64_t src_hash = hashAddress(src);
-  if (Host* s = lookup(src, ts, true)) {
-    for (int k = 0; k < 2; ++k) {
-      Window& w = s->win[k];
-      w.advance(ts, lengths[k]);
-      w.flows_out.cur += 1;
-      w.dst_ports.set(port_hash);
-      w.dst_hosts.set(dst_hash);
-    }
+  constexpr auto at = [](Feature f) { return index(f) - index(kFirstHostFeature); };
+  static constexpr Feature kSrcFlows[2] = {Feature::kSrcFlows10s, Feature::kSrcFlows60s};
+  static constexpr Feature kSrcPorts[2] = {Feature::kSrcDstPorts10s, Feature::kSrcDstPorts60s};
+  static constexpr Feature kSrcHosts[2] = {Feature::kSrcDstHosts10s, Feature::kSrcDstHosts60s};
+  static constexpr Feature kSrcFailed[2] = {Feature::kSrcFailedShare10s,
+                                            Feature::kSrcFailedShare60s};
+  static constexpr Feature kDstSrcs[2] = {Feature::kDstSrcs10s, Feature::kDstSrcs60s};
+  static constexpr Feature kDstFlows[2] = {Feature::kDstFlows10s, Feature::kDstFlows60s};
+  HostContext ctx{};
+  // The initiator is read before the responder is looked up: making room
+  // for a new responder may evict (and reuse) any host but the one touched last.
+  Host& s = *lookup(src, ts, true);
+  for (int k = 0; k < 2; ++k) {
+    Window& w = s.win[k];
+    const double wt = w.advance(ts, lengths[k]);
+    w.flows_out.cur += 1;
+    w.dst_ports.set(port_hash);
+    w.dst_hosts.set(dst_hash);
+    const double ended = w.ended_out.estimate(wt);
+    ctx[at(kSrcFlows[k])] = static_cast<float>(w.flows_out.estimate(wt));
+    ctx[at(kSrcPorts[k])] = static_cast<float>(w.dst_ports.estimate(wt));
+    ctx[at(kSrcHosts[k])] = static_cast<float>(w.dst_hosts.estimate(wt));
+    ctx[at(kSrcFailed[k])] =
+        ended > 0 ? static_cast<float>(w.failed_out.estimate(wt) / ended) : kNaNf;
   }
-  if (Host* d = lookup(dst, ts, true)) {
-    for (int k = 0; k < 2; ++k) {
-      Window& w = d->win[k];
-      w.advance(ts, lengths[k]);
-      w.flows_in.cur += 1;
-      w.src_hosts.set(src_hash);
-    }
+  Host& d = *lookup(dst, ts, true);
+  for (int k = 0; k < 2; ++k) {
+    Window& w = d.win[k];
+    const double wt = w.advance(ts, lengths[k]);
+    w.flows_in.cur += 1;
+    w.src_hosts.set(src_hash);
+    ctx[at(kDstSrcs[k])] = static_cast<float>(w.src_hosts.estimate(wt));
+    ctx[at(kDstFlows[k])] = static_cast<float>(w.flows_in.estimate(wt));
   }
   stats_.entries = used_;
+  return ctx;
 }
 
 void HostTable::onFlowEnd(const IpAddress& src, bool failed, TimeUs ts) noexcept {
@@ -253,47 +273,6 @@ void HostTable::onFlowEnd(const IpAddress& src, bool failed, TimeUs ts) noexcept
     w.advance(ts, lengths[k]);
     w.ended_out.cur += 1;
     if (failed) w.failed_out.cur += 1;
-  }
-}
-
-void HostTable::context(const IpAddress& src, const IpAddress& dst, TimeUs ts,
-                        FeatureVector& v) noexcept {
-  const TimeUs lengths[2] = {cfg_.short_window_us, cfg_.long_window_us};
-  static constexpr Feature kSrcFlows[2] = {Feature::kSrcFlows10s, Feature::kSrcFlows60s};
-  static constexpr Feature kSrcPorts[2] = {Feature::kSrcDstPorts10s, Feature::kSrcDstPorts60s};
-  static constexpr Feature kSrcHosts[2] = {Feature::kSrcDstHosts10s, Feature::kSrcDstHosts60s};
-  static constexpr Feature kSrcFailed[2] = {Feature::kSrcFailedShare10s,
-                                            Feature::kSrcFailedShare60s};
-  static constexpr Feature kDstSrcs[2] = {Feature::kDstSrcs10s, Feature::kDstSrcs60s};
-  static constexpr Feature kDstFlows[2] = {Feature::kDstFlows10s, Feature::kDstFlows60s};
-  Host* s = lookup(src, ts, false);
-  for (int k = 0; k < 2; ++k) {
-    double flows = 0, ports = 0, hosts = 0, failed = kNaN;
-    if (s != nullptr) {
-      Window& w = s->win[k];
-      const double wt = w.advance(ts, lengths[k]);
-      flows = w.flows_out.estimate(wt);
-      ports = w.dst_ports.estimate(wt);
-      hosts = w.dst_hosts.estimate(wt);
-      const double ended = w.ended_out.estimate(wt);
-      if (ended > 0) failed = w.failed_out.estimate(wt) / ended;
-    }
-    v[index(kSrcFlows[k])] = flows;
-    v[index(kSrcPorts[k])] = ports;
-    v[index(kSrcHosts[k])] = hosts;
-    v[index(kSrcFailed[k])] = failed;
-  }
-  Host* d = lookup(dst, ts, false);
-  for (int k = 0; k < 2; ++k) {
-    double srcs = 0, flows = 0;
-    if (d != nullptr) {
-      Window& w = d->win[k];
-      const double wt = w.advance(ts, lengths[k]);
-      srcs = w.src_hosts.estimate(wt);
-      flows = w.flows_in.estimate(wt);
-    }
-    v[index(kDstSrcs[k])] = srcs;
-    v[index(kDstFlows[k])] = flows;
   }
 }
 

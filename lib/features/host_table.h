@@ -5,6 +5,12 @@
 /// (counted). Touched once per flow start and end, never per packet. Owned by
 /// the capture thread that owns the flow table.
 ///
+/// A flow's context is read when it starts and kept with the flow, as
+/// KDD'99's time-based traffic features are ("connections to the same host
+/// as the current connection in the past two seconds"; Lee and Stolfo,
+/// 2000): read when the flow is reported instead, a one-packet probe ended
+/// by its idle timeout would see the windows two minutes on, not its own.
+///
 /// Windows decay as a sliding window over two buckets: the estimate is the
 /// current bucket plus the previous one weighted by how much of it still lies
 /// inside the window. Distinct counts use linear counting over a 256-bit
@@ -42,13 +48,12 @@ class HostTable {
   HostTable(const HostTable&) = delete;
   HostTable& operator=(const HostTable&) = delete;
 
-  /// A flow from src to dst:dport/proto started at ts.
-  void onFlowStart(const IpAddress& src, const IpAddress& dst, std::uint16_t dport,
-                   std::uint8_t proto, TimeUs ts) noexcept;
+  /// A flow from src to dst:dport/proto started at ts: counts it, and returns
+  /// the src_* and dst_* host features as of ts, this flow counted.
+  HostContext onFlowStart(const IpAddress& src, const IpAddress& dst, std::uint16_t dport,
+                          std::uint8_t proto, TimeUs ts) noexcept;
   /// A flow of src ended at ts; failed = no reply, or a reset.
   void onFlowEnd(const IpAddress& src, bool failed, TimeUs ts) noexcept;
-  /// Writes the src_* and dst_* host features as of ts into v.
-  void context(const IpAddress& src, const IpAddress& dst, TimeUs ts, FeatureVector& v) noexcept;
 
   const HostTableStats& stats() const noexcept { return stats_; }
   static std::size_t bytesPerHost() noexcept;

@@ -34,22 +34,23 @@ namespace edgesense::features {
     "frame bytes both ways over duration; NaN if duration is 0")                                  \
   X(kPacketsPerSecond, "packets_per_second", "float", "packets/s",                                \
     "packets both ways over duration; NaN if duration is 0")                                      \
-  /* packet lengths */                                                                            \
-  X(kFwdLenMin, "fwd_len_min", "float", "bytes", "smallest initiator frame")                      \
-  X(kFwdLenMax, "fwd_len_max", "float", "bytes", "largest initiator frame")                       \
-  X(kFwdLenMean, "fwd_len_mean", "float", "bytes", "mean initiator frame length")                 \
+  /* packet sizes: IP payload bytes (transport header and payload), not frame lengths, so  */     \
+  /* link type, VLAN tags and IP version do not change them                                */     \
+  X(kFwdLenMin, "fwd_len_min", "float", "bytes", "smallest initiator packet size")                \
+  X(kFwdLenMax, "fwd_len_max", "float", "bytes", "largest initiator packet size")                 \
+  X(kFwdLenMean, "fwd_len_mean", "float", "bytes", "mean initiator packet size")                  \
   X(kFwdLenStd, "fwd_len_std", "float", "bytes",                                                  \
-    "population standard deviation of initiator frame lengths")                                   \
-  X(kBwdLenMin, "bwd_len_min", "float", "bytes", "smallest responder frame")                      \
-  X(kBwdLenMax, "bwd_len_max", "float", "bytes", "largest responder frame")                       \
-  X(kBwdLenMean, "bwd_len_mean", "float", "bytes", "mean responder frame length")                 \
+    "population standard deviation of initiator packet sizes")                                    \
+  X(kBwdLenMin, "bwd_len_min", "float", "bytes", "smallest responder packet size")                \
+  X(kBwdLenMax, "bwd_len_max", "float", "bytes", "largest responder packet size")                 \
+  X(kBwdLenMean, "bwd_len_mean", "float", "bytes", "mean responder packet size")                  \
   X(kBwdLenStd, "bwd_len_std", "float", "bytes",                                                  \
-    "population standard deviation of responder frame lengths")                                   \
-  X(kLenMin, "len_min", "float", "bytes", "smallest frame, both directions")                      \
-  X(kLenMax, "len_max", "float", "bytes", "largest frame, both directions")                       \
-  X(kLenMean, "len_mean", "float", "bytes", "mean frame length, both directions")                 \
+    "population standard deviation of responder packet sizes")                                    \
+  X(kLenMin, "len_min", "float", "bytes", "smallest packet size, both directions")                \
+  X(kLenMax, "len_max", "float", "bytes", "largest packet size, both directions")                 \
+  X(kLenMean, "len_mean", "float", "bytes", "mean packet size, both directions")                  \
   X(kLenStd, "len_std", "float", "bytes",                                                         \
-    "population standard deviation of frame lengths, both directions")                            \
+    "population standard deviation of packet sizes, both directions")                             \
   /* inter-arrival times */                                                                       \
   X(kFwdIatMin, "fwd_iat_min", "float", "s", "shortest gap between initiator packets")            \
   X(kFwdIatMax, "fwd_iat_max", "float", "s", "longest gap between initiator packets")             \
@@ -96,8 +97,9 @@ namespace edgesense::features {
   X(kIdleStd, "idle_std", "float", "s", "standard deviation of idle gaps (NaN if none)")          \
   /* bursts (runs of packets separated by gaps > flows.burst_gap) */                              \
   X(kBurstCount, "burst_count", "int", "bursts", "number of bursts")                              \
-  X(kBurstBytesMean, "burst_bytes_mean", "float", "bytes", "mean frame bytes per burst")          \
-  X(kBurstBytesMax, "burst_bytes_max", "float", "bytes", "frame bytes of the largest burst")      \
+  X(kBurstBytesMean, "burst_bytes_mean", "float", "bytes", "mean bytes per burst (packet sizes)") \
+  X(kBurstBytesMax, "burst_bytes_max", "float", "bytes",                                          \
+    "bytes of the largest burst (packet sizes)")                                                  \
   X(kBurstBytesStd, "burst_bytes_std", "float", "bytes", "standard deviation of burst sizes")     \
   X(kBurstDurationMean, "burst_duration_mean", "float", "s",                                      \
     "mean time from first to last packet of a burst")                                             \
@@ -106,10 +108,10 @@ namespace edgesense::features {
   X(kBurstGapStd, "burst_gap_std", "float", "s",                                                  \
     "standard deviation of gaps between bursts (NaN if one burst)")                               \
   X(kBurstLargestShare, "burst_largest_share", "float", "ratio",                                  \
-    "share of all frame bytes in the largest burst")                                              \
+    "share of all packet-size bytes in the largest burst")                                        \
   X(kDownUpRatio, "down_up_ratio", "float", "ratio",                                              \
     "responder frame bytes over initiator frame bytes")                                           \
-  /* the first packets: signed frame size (+ initiator, - responder) and gaps */                  \
+  /* the first packets: signed packet size (+ initiator, - responder) and gaps */                 \
   X(kFirstSize1, "first_size_1", "int", "bytes", "signed size of packet 1")                       \
   X(kFirstSize2, "first_size_2", "int", "bytes", "signed size of packet 2 (NaN if fewer)")        \
   X(kFirstSize3, "first_size_3", "int", "bytes", "signed size of packet 3 (NaN if fewer)")        \
@@ -125,31 +127,34 @@ namespace edgesense::features {
   X(kFirstGap6, "first_gap_6", "float", "s", "gap from packet 5 to packet 6 (NaN if fewer)")      \
   X(kFirstGap7, "first_gap_7", "float", "s", "gap from packet 6 to packet 7 (NaN if fewer)")      \
   X(kFirstGap8, "first_gap_8", "float", "s", "gap from packet 7 to packet 8 (NaN if fewer)")      \
-  /* host context: the initiator (src) and responder (dst) hosts over decaying windows */         \
+  /* host context: the initiator (src) and responder (dst) hosts over decaying windows,  */       \
+  /* read when the flow starts (KDD'99's time-based traffic features are taken so too) */         \
   X(kSrcFlows10s, "src_flows_10s", "float", "flows",                                              \
-    "flows the initiator started in the last 10 s")                                               \
+    "flows the initiator started in the 10 s up to this flow's start, this one included")         \
   X(kSrcFlows60s, "src_flows_60s", "float", "flows",                                              \
-    "flows the initiator started in the last 60 s")                                               \
+    "flows the initiator started in the 60 s up to this flow's start, this one included")         \
   X(kSrcDstPorts10s, "src_dst_ports_10s", "float", "ports",                                       \
-    "distinct responder ports the initiator contacted in the last 10 s")                          \
+    "distinct responder ports the initiator contacted in the 10 s up to this flow's start")       \
   X(kSrcDstPorts60s, "src_dst_ports_60s", "float", "ports",                                       \
-    "distinct responder ports the initiator contacted in the last 60 s")                          \
+    "distinct responder ports the initiator contacted in the 60 s up to this flow's start")       \
   X(kSrcDstHosts10s, "src_dst_hosts_10s", "float", "hosts",                                       \
-    "distinct responder hosts the initiator contacted in the last 10 s")                          \
+    "distinct responder hosts the initiator contacted in the 10 s up to this flow's start")       \
   X(kSrcDstHosts60s, "src_dst_hosts_60s", "float", "hosts",                                       \
-    "distinct responder hosts the initiator contacted in the last 60 s")                          \
+    "distinct responder hosts the initiator contacted in the 60 s up to this flow's start")       \
   X(kSrcFailedShare10s, "src_failed_share_10s", "float", "ratio",                                 \
-    "share of the initiator's flows ended in the last 10 s with no reply or a reset")             \
+    "share of the initiator's flows that ended in the 10 s before this flow's start with no "     \
+    "reply or a reset (NaN if none ended)")                                                       \
   X(kSrcFailedShare60s, "src_failed_share_60s", "float", "ratio",                                 \
-    "share of the initiator's flows ended in the last 60 s with no reply or a reset")             \
+    "share of the initiator's flows that ended in the 60 s before this flow's start with no "     \
+    "reply or a reset (NaN if none ended)")                                                       \
   X(kDstSrcs10s, "dst_srcs_10s", "float", "hosts",                                                \
-    "distinct initiators that contacted the responder in the last 10 s")                          \
+    "distinct initiators that contacted the responder in the 10 s up to this flow's start")       \
   X(kDstSrcs60s, "dst_srcs_60s", "float", "hosts",                                                \
-    "distinct initiators that contacted the responder in the last 60 s")                          \
+    "distinct initiators that contacted the responder in the 60 s up to this flow's start")       \
   X(kDstFlows10s, "dst_flows_10s", "float", "flows",                                              \
-    "flows started towards the responder in the last 10 s")                                       \
+    "flows started towards the responder in the 10 s up to this flow's start, this one included") \
   X(kDstFlows60s, "dst_flows_60s", "float", "flows",                                              \
-    "flows started towards the responder in the last 60 s")
+    "flows started towards the responder in the 60 s up to this flow's start, this one included")
 
 enum class Feature : std::uint16_t {
 #define X(id, name, type, unit, doc) id,
@@ -183,11 +188,26 @@ constexpr std::size_t index(Feature f) noexcept {
   return static_cast<std::size_t>(f);
 }
 
+/// The host features, the schema's last block (kSrcFlows10s .. kDstFlows60s),
+/// as a flow keeps them from its first packet until it is reported.
+inline constexpr Feature kFirstHostFeature = Feature::kSrcFlows10s;
+inline constexpr std::size_t kHostFeatureCount = kFeatureCount - index(kFirstHostFeature);
+static_assert(index(Feature::kDstFlows60s) + 1 == kFeatureCount, "host features come last");
+using HostContext = std::array<float, kHostFeatureCount>;
+
 /// Zeek's conn_state values, in the order the conn_state feature encodes them.
 inline constexpr std::array<std::string_view, 13> kConnStateNames = {
     "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"};
 
-/// 16 hex digits: FNV-1a over every feature's name, type and unit, in order.
+/// Raised when a feature keeps its name, type and unit but changes meaning,
+/// so that a model trained on the old meaning is refused like one of another
+/// schema. 2: host context is read when the flow starts (it was read when the
+/// flow was reported, up to an idle timeout later), and packet sizes are IP
+/// payloads (they were frame lengths).
+inline constexpr int kSchemaRevision = 2;
+
+/// 16 hex digits: FNV-1a over every feature's name, type and unit, in order,
+/// then kSchemaRevision.
 std::string schemaHash();
 
 }  // namespace edgesense::features

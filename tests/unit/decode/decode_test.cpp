@@ -44,6 +44,27 @@ ts::Frame tcpFrame(std::vector<ts::VlanTag> vlans = {}) {
   return b.build();
 }
 
+TEST(Decode, IpPayloadLengthIsTheSameOnAnyLinkAndIpVersion) {
+  // The same TCP segment (header with options, 100 bytes of payload) in four
+  // frames: the frame lengths differ, the size above IP does not.
+  const ts::TcpSpec tcp{.src_port = 40000,
+                        .dst_port = 443,
+                        .flags = ts::kTcpAck | ts::kTcpPsh,
+                        .options = ts::tcpTimestampOptions(1, 2)};
+  ts::PacketBuilder v6;
+  v6.ethernet().ipv6({.src = "2001:db8::1", .dst = "2001:db8::2"}).tcp(tcp).payload(100);
+  const ts::Frame frames[] = {tcpFrame(), tcpFrame({{.vid = 10}}), v6.build()};
+  std::set<std::uint32_t> wire, ip_payload;
+  for (const ts::Frame& f : frames) {
+    Packet p;
+    ASSERT_EQ(decode(view(f), p), DecodeError::kNone);
+    wire.insert(p.wire_len);
+    ip_payload.insert(p.ip_payload_len);
+  }
+  EXPECT_EQ(wire.size(), 3u);
+  EXPECT_EQ(ip_payload, std::set<std::uint32_t>{132});
+}
+
 TEST(Decode, EthernetIpv4Tcp) {
   const ts::Frame f = tcpFrame();
   Packet p;
@@ -61,6 +82,7 @@ TEST(Decode, EthernetIpv4Tcp) {
   EXPECT_EQ(p.tcp_window, 501);
   EXPECT_EQ(p.tcp_options_len, 12);
   EXPECT_EQ(p.payload_len, 100u);
+  EXPECT_EQ(p.ip_payload_len, 20u + 12 + 100);  // TCP header with options, and payload
   EXPECT_EQ(p.ttl, 61);
   EXPECT_EQ(p.frag_id, 4242u);
   EXPECT_EQ(p.wire_len, f.bytes.size());
@@ -107,6 +129,7 @@ TEST(Decode, Ipv6ExtensionHeadersAndUdp) {
   EXPECT_EQ(p.src_port, 5353);
   EXPECT_EQ(p.dst_port, 53);
   EXPECT_EQ(p.payload_len, 40u);
+  EXPECT_EQ(p.ip_payload_len, 8u + 40);  // after the extension headers: UDP header and payload
 }
 
 TEST(Decode, Ipv6ExtensionChainIsCapped) {
@@ -165,6 +188,7 @@ TEST(Decode, Ipv4FragmentsFirstCarriesPorts) {
   EXPECT_EQ(p.frag_id, 555u);
   EXPECT_EQ(p.proto, ipproto::kUdp);
   EXPECT_EQ(p.payload_len, 1480u);
+  EXPECT_EQ(p.ip_payload_len, 1480u);
 }
 
 TEST(Decode, Ipv6FragmentsFirstCarriesPorts) {
@@ -230,6 +254,7 @@ TEST(Decode, SnapLengthCutIsNotAnError) {
   EXPECT_EQ(p.wire_len, 1514u);
   EXPECT_EQ(p.cap_len, 54u);
   EXPECT_EQ(p.payload_len, 1460u);
+  EXPECT_EQ(p.ip_payload_len, 1480u);  // from the IP header, not the snap length
 }
 
 /// Builds a good frame, patches it, and expects a reason.

@@ -36,6 +36,12 @@ struct Pkt {
   std::uint8_t flags = 0;
 };
 
+/// A packet's size as the features count it: the IP payload of an
+/// Ethernet + IPv4 frame of k.len bytes.
+std::uint32_t size(const Pkt& k) {
+  return k.len - 34;
+}
+
 Packet make(const Pkt& k, std::uint8_t proto, std::uint16_t dport = 443) {
   Packet p;
   p.ts_us = k.ts;
@@ -45,6 +51,7 @@ Packet make(const Pkt& k, std::uint8_t proto, std::uint16_t dport = 443) {
   p.dst_port = k.fwd ? dport : 40000;
   p.proto = proto;
   p.wire_len = p.cap_len = k.len;
+  p.ip_payload_len = size(k);
   p.payload_len = k.len > 54 ? k.len - 54 : 0;
   p.tcp_flags = k.flags;
   p.tcp_window = k.fwd ? 1000 : 2000;
@@ -105,15 +112,20 @@ const std::vector<Pkt> kTcpSession = {
 TEST(Features, VolumeAndLengthStatisticsMatchDirectComputation) {
   const FlowRecord r = run(kTcpSession);
   std::vector<double> fwd, bwd, all;
+  std::vector<double> fwd_frames, bwd_frames;
   for (const Pkt& k : kTcpSession) {
-    (k.fwd ? fwd : bwd).push_back(k.len);
-    all.push_back(k.len);
+    (k.fwd ? fwd : bwd).push_back(size(k));
+    all.push_back(size(k));
+    (k.fwd ? fwd_frames : bwd_frames).push_back(k.len);
   }
   EXPECT_DOUBLE_EQ(get(r, Feature::kDuration), 2.64);
   EXPECT_EQ(get(r, Feature::kFwdPackets), static_cast<double>(fwd.size()));
   EXPECT_EQ(get(r, Feature::kBwdPackets), static_cast<double>(bwd.size()));
-  EXPECT_EQ(get(r, Feature::kFwdBytes), std::accumulate(fwd.begin(), fwd.end(), 0.0));
-  EXPECT_EQ(get(r, Feature::kBwdBytes), std::accumulate(bwd.begin(), bwd.end(), 0.0));
+  // Volumes are frame bytes (as EVE and tshark count them); sizes are IP payloads.
+  const double fwd_bytes = std::accumulate(fwd_frames.begin(), fwd_frames.end(), 0.0);
+  const double bwd_bytes = std::accumulate(bwd_frames.begin(), bwd_frames.end(), 0.0);
+  EXPECT_EQ(get(r, Feature::kFwdBytes), fwd_bytes);
+  EXPECT_EQ(get(r, Feature::kBwdBytes), bwd_bytes);
   const Direct f = direct(fwd), b = direct(bwd), a = direct(all);
   EXPECT_DOUBLE_EQ(get(r, Feature::kFwdLenMin), f.min);
   EXPECT_DOUBLE_EQ(get(r, Feature::kFwdLenMax), f.max);
@@ -122,8 +134,7 @@ TEST(Features, VolumeAndLengthStatisticsMatchDirectComputation) {
   EXPECT_NEAR(get(r, Feature::kBwdLenStd), b.std, 1e-9);
   EXPECT_NEAR(get(r, Feature::kLenMean), a.mean, 1e-9);
   EXPECT_NEAR(get(r, Feature::kLenStd), a.std, 1e-9);  // merged from both directions
-  EXPECT_DOUBLE_EQ(get(r, Feature::kDownUpRatio), std::accumulate(bwd.begin(), bwd.end(), 0.0) /
-                                                      std::accumulate(fwd.begin(), fwd.end(), 0.0));
+  EXPECT_DOUBLE_EQ(get(r, Feature::kDownUpRatio), bwd_bytes / fwd_bytes);
 }
 
 TEST(Features, InterArrivalStatisticsMatchDirectComputation) {
@@ -186,11 +197,11 @@ TEST(Features, BurstsAndActivePeriods) {
   params.burst_gap_us = kSecond;
   params.idle_threshold_us = 2 * kSecond;
   const FlowRecord r = run(kTcpSession, decode::ipproto::kTcp, params);
-  // Bursts: packets 0..6 (4356 bytes), then 7..10 after a 2.405 s gap.
+  // Bursts: packets 0..6 (4342 frame bytes, 4104 of IP payload), then 7..10 after a 2.405 s gap.
   double first = 0, second = 0, total = 0;
   for (std::size_t i = 0; i < kTcpSession.size(); ++i) {
-    (i < 7 ? first : second) += kTcpSession[i].len;
-    total += kTcpSession[i].len;
+    (i < 7 ? first : second) += size(kTcpSession[i]);
+    total += size(kTcpSession[i]);
   }
   EXPECT_EQ(get(r, Feature::kBurstCount), 2);
   EXPECT_DOUBLE_EQ(get(r, Feature::kBurstBytesMax), first);
@@ -204,10 +215,10 @@ TEST(Features, BurstsAndActivePeriods) {
 
 TEST(Features, FirstPacketsAreSignedSizesAndGaps) {
   const FlowRecord r = run(kTcpSession);
-  EXPECT_EQ(get(r, Feature::kFirstSize1), 74);
-  EXPECT_EQ(get(r, Feature::kFirstSize2), -74);
-  EXPECT_EQ(get(r, Feature::kFirstSize5), -1514);
-  EXPECT_EQ(get(r, Feature::kFirstSize8), 66);
+  EXPECT_EQ(get(r, Feature::kFirstSize1), 40);  // a 74-byte SYN frame: TCP header with options
+  EXPECT_EQ(get(r, Feature::kFirstSize2), -40);
+  EXPECT_EQ(get(r, Feature::kFirstSize5), -1480);
+  EXPECT_EQ(get(r, Feature::kFirstSize8), 32);
   EXPECT_NEAR(get(r, Feature::kFirstGap2), 0.02, 1e-12);
   EXPECT_NEAR(get(r, Feature::kFirstGap8), 2.405, 1e-12);
 }
@@ -225,7 +236,7 @@ TEST(Features, UndefinedValuesAreNaN) {
   EXPECT_TRUE(std::isnan(get(r, Feature::kBytesPerSecond)));
   EXPECT_TRUE(std::isnan(get(r, Feature::kBurstGapMean)));
   EXPECT_EQ(get(r, Feature::kFwdLenStd), 0);
-  EXPECT_EQ(get(r, Feature::kFirstSize1), 100);
+  EXPECT_EQ(get(r, Feature::kFirstSize1), 100 - 34);  // the IP payload of a 100-byte frame
   EXPECT_EQ(get(r, Feature::kBwdPackets), 0);
   // No value anywhere is a sentinel like -1 (signed first sizes aside).
   for (std::size_t i = 0; i < kFeatureCount; ++i) {
@@ -236,22 +247,32 @@ TEST(Features, UndefinedValuesAreNaN) {
   }
 }
 
+double host(const HostContext& c, Feature f) {
+  return c[index(f) - index(kFirstHostFeature)];
+}
+
 TEST(HostContext, ScanLooksLikeAScan) {
   HostTable hosts(HostTableConfig{});
   const auto scanner = v4("10.0.0.66");
+  HostContext probe{};
   for (std::uint16_t port = 1; port <= 200; ++port) {
-    hosts.onFlowStart(scanner, v4("10.0.0.1"), port, decode::ipproto::kTcp, kT0 + port * 10'000);
+    probe = hosts.onFlowStart(scanner, v4("10.0.0.1"), port, decode::ipproto::kTcp,
+                              kT0 + port * 10'000);
     hosts.onFlowEnd(scanner, true, kT0 + port * 10'000 + 5'000);
   }
-  hosts.onFlowStart(v4("10.0.0.7"), v4("10.0.0.1"), 443, decode::ipproto::kTcp, kT0 + 2 * kSecond);
-  FeatureVector v{};
-  hosts.context(scanner, v4("10.0.0.1"), kT0 + 3 * kSecond, v);
-  EXPECT_EQ(v[index(Feature::kSrcFlows10s)], 200);
-  EXPECT_NEAR(v[index(Feature::kSrcDstPorts10s)], 200, 200 * 0.08);  // linear counting
-  EXPECT_NEAR(v[index(Feature::kSrcDstHosts10s)], 1, 0.01);
-  EXPECT_EQ(v[index(Feature::kSrcFailedShare10s)], 1);
-  EXPECT_NEAR(v[index(Feature::kDstSrcs10s)], 2, 0.02);
-  EXPECT_EQ(v[index(Feature::kDstFlows60s)], 201);
+  // The 200th probe, as it started: 199 probes before it, each reset.
+  EXPECT_EQ(host(probe, Feature::kSrcFlows10s), 200);
+  EXPECT_NEAR(host(probe, Feature::kSrcDstPorts10s), 200, 200 * 0.08);  // linear counting
+  EXPECT_NEAR(host(probe, Feature::kSrcDstHosts10s), 1, 0.01);
+  EXPECT_EQ(host(probe, Feature::kSrcFailedShare10s), 1);
+  EXPECT_NEAR(host(probe, Feature::kDstSrcs10s), 1, 0.01);
+  // A client of the scanned host sees two initiators and 201 flows there.
+  const HostContext client = hosts.onFlowStart(v4("10.0.0.7"), v4("10.0.0.1"), 443,
+                                               decode::ipproto::kTcp, kT0 + 3 * kSecond);
+  EXPECT_EQ(host(client, Feature::kSrcFlows10s), 1);
+  EXPECT_TRUE(std::isnan(host(client, Feature::kSrcFailedShare10s)));  // none of its flows ended
+  EXPECT_NEAR(host(client, Feature::kDstSrcs10s), 2, 0.02);
+  EXPECT_EQ(host(client, Feature::kDstFlows60s), 201);
 }
 
 TEST(HostContext, WindowsDecay) {
@@ -259,31 +280,83 @@ TEST(HostContext, WindowsDecay) {
   const auto a = v4("10.0.0.2"), b = v4("10.0.0.1");
   for (int i = 0; i < 10; ++i)
     hosts.onFlowStart(a, b, 80, decode::ipproto::kTcp, kT0 + i * 100'000);
-  FeatureVector v{};
-  hosts.context(a, b, kT0 + 5 * kSecond, v);
-  EXPECT_EQ(v[index(Feature::kSrcFlows10s)], 10);
-  hosts.context(a, b, kT0 + 15 * kSecond, v);  // half the previous bucket still counts
-  EXPECT_NEAR(v[index(Feature::kSrcFlows10s)], 5, 1e-9);
-  EXPECT_EQ(v[index(Feature::kSrcFlows60s)], 10);
-  hosts.context(a, b, kT0 + 25 * kSecond, v);
-  EXPECT_EQ(v[index(Feature::kSrcFlows10s)], 0);
-  hosts.context(a, b, kT0 + 200 * kSecond, v);
-  EXPECT_EQ(v[index(Feature::kSrcFlows60s)], 0);
+  EXPECT_EQ(host(hosts.onFlowStart(a, b, 80, 6, kT0 + 5 * kSecond), Feature::kSrcFlows10s), 11);
+  // 15 s: one flow in the current 10 s bucket, and half of the previous
+  // bucket's 11 still inside the window.
+  const HostContext at15 = hosts.onFlowStart(a, b, 80, 6, kT0 + 15 * kSecond);
+  EXPECT_NEAR(host(at15, Feature::kSrcFlows10s), 1 + 11 * 0.5, 1e-9);
+  EXPECT_EQ(host(at15, Feature::kSrcFlows60s), 12);
+  EXPECT_NEAR(host(hosts.onFlowStart(a, b, 80, 6, kT0 + 25 * kSecond), Feature::kSrcFlows10s),
+              1 + 1 * 0.5, 1e-9);
+  // Long after: only the flow itself.
+  const HostContext later = hosts.onFlowStart(a, b, 80, 6, kT0 + 200 * kSecond);
+  EXPECT_EQ(host(later, Feature::kSrcFlows10s), 1);
+  EXPECT_EQ(host(later, Feature::kSrcFlows60s), 1);
+  EXPECT_EQ(host(later, Feature::kDstFlows60s), 1);
 }
 
 TEST(HostContext, FullTableEvictsLeastRecentHost) {
   HostTableConfig cfg;
   cfg.max_hosts = 8;
   HostTable hosts(cfg);
+  HostContext last{};
   for (int i = 0; i < 20; ++i) {
     std::uint8_t b[4] = {10, 0, 1, static_cast<std::uint8_t>(i)};
-    hosts.onFlowStart(decode::IpAddress::fromV4(b), v4("10.0.0.1"), 80, 6, kT0 + i);
+    last = hosts.onFlowStart(decode::IpAddress::fromV4(b), v4("10.0.0.1"), 80, 6, kT0 + i);
   }
   EXPECT_EQ(hosts.stats().entries, 8u);
-  EXPECT_EQ(hosts.stats().evicted, 13u);  // 21 hosts seen, 8 kept
-  FeatureVector v{};
-  hosts.context(v4("10.0.0.1"), v4("10.0.0.1"), kT0 + 30, v);
-  EXPECT_EQ(v[index(Feature::kDstFlows10s)], 20);  // the busy responder was never evicted
+  EXPECT_EQ(hosts.stats().evicted, 13u);             // 21 hosts seen, 8 kept
+  EXPECT_EQ(host(last, Feature::kDstFlows10s), 20);  // the busy responder was never evicted
+}
+
+TEST(HostContext, ProbesReportedLateKeepTheContextOfTheirStart) {
+  // A UDP flood: 100 one-packet flows in one second, each reported at its
+  // idle timeout two minutes later (and at its active timeout before that).
+  // Every record carries the context of its flow's start, whatever the
+  // windows hold when it is reported.
+  flow::FlowConfig fc;
+  fc.max_flows = 256;
+  fc.udp_idle_timeout_us = 120 * kSecond;
+  fc.active_timeout_us = 30 * kSecond;
+  FeatureFlowTable table(fc);
+  HostTable hosts(HostTableConfig{});
+  Collect sink;
+  FeatureExtractor ex(FeatureParams{}, hosts, sink);
+  for (int i = 0; i < 100; ++i) {
+    Packet p = make({kT0 + i * 10'000, true, 60}, decode::ipproto::kUdp, 123);
+    p.src_port = static_cast<std::uint16_t>(10000 + i);
+    table.process(p, ex);
+  }
+  // Time moves on with another host's packets, every 5 s for three minutes.
+  for (TimeUs t = 5 * kSecond; t <= 180 * kSecond; t += 5 * kSecond) {
+    Packet other = make({kT0 + t, true, 60}, decode::ipproto::kUdp, 53);
+    other.src = v4("10.0.0.9");
+    table.process(other, ex);
+  }
+  std::size_t finals = 0, snapshots = 0;
+  for (const FlowRecord& r : sink.records) {
+    if (r.src != v4("10.0.0.2")) continue;
+    (r.reason == flow::EndReason::kActiveTimeout ? snapshots : finals) += 1;
+    const double nth = r.src_port - 10000 + 1;
+    EXPECT_EQ(get(r, Feature::kSrcFlows10s), nth) << r.src_port;
+    EXPECT_EQ(get(r, Feature::kDstFlows10s), nth) << r.src_port;
+    EXPECT_NEAR(get(r, Feature::kSrcDstPorts10s), 1, 0.01);
+  }
+  EXPECT_EQ(finals, 100u);
+  EXPECT_EQ(snapshots, 100u);
+}
+
+TEST(HostContext, OneHostTableStillReadsBothSides) {
+  // Room for one host: the responder's lookup evicts the initiator. The
+  // initiator's side was read before.
+  HostTableConfig cfg;
+  cfg.max_hosts = 1;
+  HostTable hosts(cfg);
+  hosts.onFlowStart(v4("10.0.0.2"), v4("10.0.0.1"), 80, 6, kT0);
+  const HostContext c = hosts.onFlowStart(v4("10.0.0.2"), v4("10.0.0.1"), 80, 6, kT0 + 1);
+  EXPECT_EQ(host(c, Feature::kSrcFlows10s), 1);  // its first flow went with the eviction
+  EXPECT_EQ(host(c, Feature::kDstFlows10s), 1);
+  EXPECT_EQ(hosts.stats().entries, 1u);
 }
 
 TEST(Schema, NamesAreUniqueAndHashIsStable) {
