@@ -654,7 +654,11 @@ def attack(kind, seconds):
                             "-k", "2", "-u", f"{base}/files/{CFG['content']['bulk'][0]}"]
         run(cmd, seconds + 5)
         label_if_ran(t0, time.time(), atk, target, 80, "tcp", "slowdos")
-    log(f"{kind}/{variant} {time.time() - t0:.1f}s")
+    # One line per episode that ran, for lab.json's "episodes" (the run reads it).
+    if STARTED[0] > started:
+        log(f"episode {kind} {variant} {t0:.3f} {time.time():.3f}")
+    else:
+        log(f"{kind}/{variant}: cut off before its tool started")
 
 
 def attacker():

@@ -132,6 +132,27 @@ class TrafficLab(unittest.TestCase):
             if fl["src_ip"] not in attackers and fl["category"] in {"scan", "bruteforce", "slowdos"}:
                 self.assertIn(fl["proto"], ("ICMP", "IPv6-ICMP"), fl)  # replies to a scan's probes
 
+    def test_episodes_say_which_variant_ran_when(self):
+        # lab.json's "episodes": every attack label row lies inside an episode
+        # of its kind, each episode a variant the agent knows.
+        variants = {"scan": {"syn", "connect", "udp", "sweep"},
+                    "dos": {"syn", "syn_spoofed", "udp", "udp_spoofed", "http_wrk", "http_ab"},
+                    "bruteforce": {"ssh", "http"},
+                    "slowdos": {"slowloris", "slowbody", "slowread"}}
+        episodes = self.lab["episodes"]
+        self.assertTrue(episodes)
+        for e in episodes:
+            self.assertIn(e["variant"], variants[e["kind"]], e)
+            self.assertLessEqual(e["start"], e["end"], e)
+        with (self.out / "labels.csv").open(newline="") as f:
+            for row in csv.DictReader(f):
+                if row["category"] not in variants:
+                    continue
+                # Label rows are widened by 0.5 s before and 2 s after the tool.
+                start, end = float(row["start"]) + 0.5, float(row["end"]) - 2.0
+                self.assertTrue(any(e["kind"] == row["category"] and e["start"] <= start + 0.01
+                                    and end <= e["end"] + 0.01 for e in episodes), row)
+
     def test_nothing_is_left_behind(self):
         tag = self.lab["tag"]
         names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
