@@ -7,7 +7,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <memory>
 #include <type_traits>
 
@@ -15,7 +14,6 @@ namespace edgesense::features {
 namespace {
 
 constexpr std::uint32_t kNil = 0xffffffffu;
-constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
 constexpr int kBits = 256;
 
 std::uint64_t mix(std::uint64_t h) noexcept {
@@ -248,8 +246,8 @@ HostContext HostTable::onFlowStart(const IpAddress& src, const IpAddress& dst, s
     ctx[at(kSrcFlows[k])] = static_cast<float>(w.flows_out.estimate(wt));
     ctx[at(kSrcPorts[k])] = static_cast<float>(w.dst_ports.estimate(wt));
     ctx[at(kSrcHosts[k])] = static_cast<float>(w.dst_hosts.estimate(wt));
-    ctx[at(kSrcFailed[k])] =
-        ended > 0 ? static_cast<float>(w.failed_out.estimate(wt) / ended) : kNaNf;
+    ctx[at(kSrcFailed[k])] = ended > 0 ? static_cast<float>(w.failed_out.estimate(wt) / ended)
+                                       : static_cast<float>(kNaN);
   }
   Host& d = *lookup(dst, ts, true);
   for (int k = 0; k < 2; ++k) {

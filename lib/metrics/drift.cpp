@@ -71,10 +71,9 @@ DriftBins::DriftBins(std::span<const double> q, std::span<const double> shares) 
     expected_ = {1.0};
     return;
   }
-  std::vector<double> distinct(q.begin(), q.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  if (!shares.empty() && shares.size() == distinct.size()) {
-    edges_ = std::move(distinct);
+  std::vector<double> edges = model::shareEdges(q);
+  if (!shares.empty() && shares.size() == edges.size()) {
+    edges_ = std::move(edges);
     expected_.assign(shares.begin(), shares.end());
     expected_.push_back(0);  // above q100: none in training
     return;

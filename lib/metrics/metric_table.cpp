@@ -158,10 +158,12 @@ Feature drift is watched, for each head, on the (at most )" +
 split gain in the XGBoost model, or the most splits in the isolation forest,
 that have training quantiles in bundle.json. Each window of )" +
                     std::to_string(kDriftWindowRows) + R"( rows that head
-scored is binned by the training deciles (a run of equal deciles, a point
-mass, is merged into the next bin, whose training share is then known) and
-the population stability index, the sum of (a - e) ln(a / e) over the bins
-with shares floored at 0.001, replaces the gauge. A gauge appears after the
+scored is binned at the distinct training deciles and compared with the
+training share of each bin that bundle.json records (a bundle without
+shares has them estimated from the deciles: a run of equal deciles, a point
+mass, is merged into the next bin, whose training share is then known); the
+population stability index, the sum of (a - e) ln(a / e) over the bins with
+shares floored at 0.001, replaces the gauge. A gauge appears after the
 first full window; a reload that changes a head's bundle removes that head's
 gauges until the new bundle's first full window.
 

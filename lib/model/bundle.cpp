@@ -381,11 +381,10 @@ class BundleLoader {
   /// One share per distinct quantile, each in [0, 1], adding up to 1.
   std::vector<double> readShares(const json& s, const std::vector<double>& quantiles,
                                  const std::string& where) {
-    std::vector<double> distinct = quantiles;
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    if (!s.is_array() || s.size() != distinct.size()) {
-      fail(where + ".shares must hold one number per distinct quantile (" +
-           std::to_string(distinct.size()) + ")");
+    const std::size_t bins = shareEdges(quantiles).size();
+    if (!s.is_array() || s.size() != bins) {
+      fail(where + ".shares must hold one number per distinct quantile (" + std::to_string(bins) +
+           ")");
     }
     std::vector<double> out;
     double sum = 0;
@@ -607,6 +606,12 @@ void Bundle::contributions(const features::FeatureVector& row, std::size_t class
     const auto begin = all.begin() + static_cast<std::ptrdiff_t>(class_index * (n_cols + 1));
     std::copy_n(begin, n_cols + 1, out.begin());
   }
+}
+
+std::vector<double> shareEdges(std::span<const double> quantiles) {
+  std::vector<double> edges(quantiles.begin(), quantiles.end());
+  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  return edges;
 }
 
 }  // namespace edgesense::model

@@ -57,6 +57,11 @@ struct MitreEntry {
 /// Quantiles per feature in feature_distribution: q0, q10, ..., q100.
 inline constexpr std::size_t kQuantileCount = 11;
 
+/// The upper edges of a feature's share bins (feature_distribution's
+/// "shares"): its distinct quantiles, in order. Bin k holds values in
+/// (edge k-1, edge k], bin 0 everything up to the first edge.
+std::vector<double> shareEdges(std::span<const double> quantiles);
+
 /// Tolerance for the sample outputs checked at load.
 inline constexpr double kSampleTolerance = 1e-5;
 

@@ -412,8 +412,7 @@ std::vector<std::string> schemaFeatureNames() {
 }
 
 std::vector<double> sharesOf(std::span<const double> values, std::span<const double> quantiles) {
-  std::vector<double> edges(quantiles.begin(), quantiles.end());
-  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  const std::vector<double> edges = shareEdges(quantiles);
   std::vector<double> shares(edges.size(), 0.0);
   std::size_t n = 0;
   for (const double x : values) {

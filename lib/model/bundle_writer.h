@@ -96,9 +96,8 @@ bool isBundleToken(std::string_view s) noexcept;
 /// order statistics (numpy's default); empty if no value is finite.
 std::vector<double> quantilesOf(std::span<const double> values);
 
-/// The share of the finite values in each bin whose upper edges are the
-/// distinct `quantiles` (bin k holds (edge k-1, edge k]; bin 0 everything up to
-/// the first): what drift metrics expect of a feature whose values repeat,
+/// The share of the finite values in each bin of shareEdges(quantiles)
+/// (bundle.h): what drift metrics expect of a feature whose values repeat,
 /// which quantiles alone cannot tell.
 std::vector<double> sharesOf(std::span<const double> values, std::span<const double> quantiles);
 

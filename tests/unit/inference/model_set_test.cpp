@@ -20,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using model::test::pythonBundles;
 using model::test::TempDir;
+using model::test::waitFor;
 
 /// Copies the fixture's `head` bundle to `to` with another version.
 void installBundle(const std::string& head, const fs::path& to, const std::string& version) {
@@ -40,15 +41,6 @@ void breakBundle(const fs::path& dir) {
   j["version"] = "broken";
   j["samples"][0]["expected"][0] = 0.123456;
   model::test::writeJson(dir / "bundle.json", j);
-}
-
-template <class Pred>
-bool waitFor(Pred pred) {
-  for (int i = 0; i < 400; ++i) {  // up to 10 s
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return pred();
 }
 
 TEST(ModelSet, ANamedShadowWinsOverTheDirectorysOwnAndIsCompared) {

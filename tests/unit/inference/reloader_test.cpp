@@ -20,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using model::test::pythonBundles;
 using model::test::TempDir;
+using model::test::waitFor;
 
 /// Copies the fixture's attack bundle to dir/attack with another version.
 void installAttack(const fs::path& models, const std::string& version) {
@@ -35,15 +36,6 @@ void installAttack(const fs::path& models, const std::string& version) {
 
 std::string servingVersion(const ModelRegistry& r) {
   return r.current()->attack->version();
-}
-
-template <class Pred>
-bool waitFor(Pred pred) {
-  for (int i = 0; i < 400; ++i) {  // up to 10 s
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return pred();
 }
 
 struct Count final : ScoredSink {

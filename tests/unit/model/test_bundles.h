@@ -6,8 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "features/schema.h"
@@ -55,5 +57,16 @@ void writeForestBundle(const std::filesystem::path& dir, const IsolationForest& 
 
 /// Deterministic test data: n rows of `cols` values around 0 (spread 1).
 std::vector<float> gaussianRows(std::size_t n, std::size_t cols, std::uint64_t seed);
+
+/// Polls `pred` every 25 ms for up to 10 s (a reloader or watcher thread at
+/// work); true as soon as it holds.
+template <class Pred>
+bool waitFor(Pred pred) {
+  for (int i = 0; i < 400; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return pred();
+}
 
 }  // namespace edgesense::model::test
