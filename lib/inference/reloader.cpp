@@ -26,14 +26,16 @@ bool ModelReloader::reload() {
   try {
     set = loadModelSet(source_);
   } catch (const std::exception& e) {
-    stats_.failed.fetch_add(1, std::memory_order_relaxed);
     if (report_) report_(e.what(), nullptr);
+    stats_.failed.fetch_add(1, std::memory_order_release);
     return false;
   }
+  // Counted last: a reader that sees the count sees the set published and
+  // the report made.
   const ModelSet* published = set.get();
   registry_.publish(std::move(set));
-  stats_.succeeded.fetch_add(1, std::memory_order_relaxed);
   if (report_) report_({}, published);
+  stats_.succeeded.fetch_add(1, std::memory_order_release);
   return true;
 }
 

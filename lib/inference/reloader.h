@@ -23,6 +23,8 @@
 
 namespace edgesense::inference {
 
+/// Counted after the set is published (or refused) and reported, so a
+/// reader that sees a count sees everything that reload did.
 struct ReloadStats {
   std::atomic<std::uint64_t> succeeded{0};
   std::atomic<std::uint64_t> failed{0};

@@ -148,8 +148,8 @@ TEST(ModelSet, ANamedShadowIsReloadedWithTheSetAndABrokenOneIsRefused) {
   // The watcher sees a change in the named directory, not only in models/.
   reloader.watch(std::chrono::milliseconds(50));
   installBundle("attack", candidate, "2");
-  EXPECT_TRUE(waitFor([&] { return registry.current()->shadow_attack->version() == "2"; }));
-  EXPECT_EQ(reloader.stats().succeeded.load(), 2u);
+  EXPECT_TRUE(waitFor([&] { return reloader.stats().succeeded.load() == 2; }));
+  EXPECT_EQ(registry.current()->shadow_attack->version(), "2");
 
   // A broken shadow refuses the whole set; the old one keeps serving.
   breakBundle(candidate);
