@@ -58,6 +58,7 @@ class FlowAccumulator {
     dir_seen_ |= static_cast<std::uint8_t>(1u << d);
     last_dir_ts_[d] = ts;
     cur_burst_bytes_ += p.ip_payload_len;
+    if (p.payload_len > 0) onPayload(p.payload_len, dir);
     if (packets_ < kFirstPackets) {
       const auto size = static_cast<std::int32_t>(p.ip_payload_len);
       first_size_[packets_] = dir == flow::Direction::kForward ? size : -size;
@@ -87,6 +88,28 @@ class FlowAccumulator {
  private:
   static constexpr double kSecondsPerUs = 1e-6;
   static double seconds(TimeUs us) noexcept { return static_cast<double>(us) * kSecondsPerUs; }
+
+  // Exchanges: an initiator payload after responder payload opens the next
+  // one; so does the flow's first payload, whichever side sends it. Over
+  // TLS these are the sizes of the objects fetched (segments, clips,
+  // images), which reel players and long-form players fetch differently.
+  void onPayload(std::uint32_t n, flow::Direction dir) noexcept {
+    if (dir == flow::Direction::kForward) {
+      if (exchange_side_ == kInResponse) closeExchange();
+      exchange_side_ = kInRequest;
+      cur_request_ += n;
+    } else {
+      exchange_side_ = kInResponse;
+      cur_response_ += n;
+    }
+  }
+
+  void closeExchange() noexcept {
+    request_sum_ += cur_request_;
+    request_max_ = std::max(request_max_, cur_request_);
+    responses_.add(cur_response_);
+    cur_request_ = cur_response_ = 0;
+  }
 
   void countTcp(std::uint8_t flags, std::size_t d) noexcept {
     using namespace decode::tcpflag;
@@ -120,6 +143,11 @@ class FlowAccumulator {
   TimeUs active_start_ = 0;
   TimeUs burst_start_ = 0;
   std::uint64_t cur_burst_bytes_ = 0;
+  RunningStats responses_;         // responder payload bytes per closed exchange
+  std::uint64_t request_sum_ = 0;  // initiator payload bytes of the closed exchanges
+  std::uint64_t request_max_ = 0;
+  std::uint64_t cur_request_ = 0;
+  std::uint64_t cur_response_ = 0;
   std::array<std::array<std::uint32_t, 6>, 2> tcp_counts_{};  // syn fin rst psh ack urg
   std::array<std::int32_t, kFirstPackets> first_size_{};
   std::array<std::uint32_t, kFirstPackets - 1> first_gap_us_{};
@@ -128,6 +156,8 @@ class FlowAccumulator {
   std::array<std::uint16_t, 2> init_window_{};
   std::uint8_t dir_seen_ = 0;
   std::uint8_t handshake_ = 0;
+  static constexpr std::uint8_t kNoPayload = 0, kInRequest = 1, kInResponse = 2;
+  std::uint8_t exchange_side_ = kNoPayload;
 };
 
 /// Zeek's conn_state from the TCP flags each side sent, as an index into

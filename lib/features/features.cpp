@@ -135,6 +135,23 @@ void FlowAccumulator::finish(const std::array<std::uint64_t, 2>& pkts,
   set(Feature::kDownUpRatio,
       bytes[0] > 0 ? static_cast<double>(bytes[1]) / static_cast<double>(bytes[0]) : kNaN);
 
+  // The exchange still open at the snapshot counts, on copies.
+  RunningStats responses = responses_;
+  std::uint64_t request_sum = request_sum_, request_max = request_max_;
+  if (exchange_side_ != kNoPayload) {
+    responses.add(cur_response_);
+    request_sum += cur_request_;
+    request_max = std::max(request_max, cur_request_);
+  }
+  const bool exchanged = responses.n > 0;
+  set(Feature::kExchanges, static_cast<double>(responses.n));
+  set(Feature::kRequestBytesMean,
+      exchanged ? static_cast<double>(request_sum) / static_cast<double>(responses.n) : kNaN);
+  set(Feature::kRequestBytesMax, exchanged ? static_cast<double>(request_max) : kNaN);
+  set(Feature::kResponseBytesMean, responses.meanOrNaN());
+  set(Feature::kResponseBytesMax, responses.maxOrNaN());
+  set(Feature::kResponseBytesStd, responses.stdOrNaN());
+
   for (std::uint32_t i = 0; i < kFirstPackets; ++i) {
     set(static_cast<Feature>(index(Feature::kFirstSize1) + i),
         i < packets_ ? first_size_[i] : kNaN);

@@ -111,6 +111,20 @@ namespace edgesense::features {
     "share of all packet-size bytes in the largest burst")                                        \
   X(kDownUpRatio, "down_up_ratio", "float", "ratio",                                              \
     "responder frame bytes over initiator frame bytes")                                           \
+  /* exchanges (a run of initiator payload and the responder payload after it) */                 \
+  X(kExchanges, "exchanges", "int", "exchanges",                                                  \
+    "request/response exchanges: runs of initiator payload, each with the responder payload "     \
+    "that follows it")                                                                            \
+  X(kRequestBytesMean, "request_bytes_mean", "float", "bytes",                                    \
+    "mean initiator payload bytes per exchange (NaN if no payload)")                              \
+  X(kRequestBytesMax, "request_bytes_max", "float", "bytes",                                      \
+    "initiator payload bytes of the largest request (NaN if no payload)")                         \
+  X(kResponseBytesMean, "response_bytes_mean", "float", "bytes",                                  \
+    "mean responder payload bytes per exchange (NaN if no payload)")                              \
+  X(kResponseBytesMax, "response_bytes_max", "float", "bytes",                                    \
+    "responder payload bytes of the largest response (NaN if no payload)")                        \
+  X(kResponseBytesStd, "response_bytes_std", "float", "bytes",                                    \
+    "standard deviation of responder payload bytes per exchange (NaN if no payload)")             \
   /* the first packets: signed packet size (+ initiator, - responder) and gaps */                 \
   X(kFirstSize1, "first_size_1", "int", "bytes", "signed size of packet 1")                       \
   X(kFirstSize2, "first_size_2", "int", "bytes", "signed size of packet 2 (NaN if fewer)")        \

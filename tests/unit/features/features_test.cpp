@@ -213,6 +213,61 @@ TEST(Features, BurstsAndActivePeriods) {
   EXPECT_NEAR(get(r, Feature::kActiveMax), 0.14, 1e-12);
 }
 
+/// A packet's transport payload as the test frames carry it (Ethernet, IPv4, TCP: 54 bytes).
+std::uint32_t data(const Pkt& k) {
+  return k.len > 54 ? k.len - 54 : 0;
+}
+
+TEST(Features, ExchangesAreRequestsWithTheResponsesThatFollow) {
+  // A GET, a three-packet response with a bare ACK in it, then a request in
+  // two packets and its one-packet response. The handshake and the ACKs
+  // carry no payload (54-byte frames) and open nothing.
+  const std::vector<Pkt> pkts = {
+      {kT0, true, 54, kSyn},
+      {kT0 + 1'000, false, 54, kSyn | kAck},
+      {kT0 + 2'000, true, 54, kAck},
+      {kT0 + 3'000, true, 300, kAck | kPsh},     // request 1
+      {kT0 + 4'000, false, 1514, kAck},          // response 1
+      {kT0 + 5'000, true, 54, kAck},             // a bare ACK: still response 1
+      {kT0 + 6'000, false, 1514, kAck},          //
+      {kT0 + 7'000, false, 800, kAck | kPsh},    //
+      {kT0 + 900'000, true, 200, kAck},          // request 2
+      {kT0 + 901'000, true, 150, kAck | kPsh},   //
+      {kT0 + 950'000, false, 600, kAck | kPsh},  // response 2
+  };
+  const FlowRecord r = run(pkts);
+  const double req1 = data(pkts[3]), req2 = data(pkts[8]) + data(pkts[9]);
+  const double resp1 = data(pkts[4]) + data(pkts[6]) + data(pkts[7]), resp2 = data(pkts[10]);
+  EXPECT_EQ(get(r, Feature::kExchanges), 2);
+  EXPECT_DOUBLE_EQ(get(r, Feature::kRequestBytesMean), (req1 + req2) / 2);
+  EXPECT_DOUBLE_EQ(get(r, Feature::kRequestBytesMax), std::max(req1, req2));
+  const Direct d = direct({resp1, resp2});
+  EXPECT_DOUBLE_EQ(get(r, Feature::kResponseBytesMean), d.mean);
+  EXPECT_DOUBLE_EQ(get(r, Feature::kResponseBytesMax), d.max);
+  EXPECT_NEAR(get(r, Feature::kResponseBytesStd), d.std, 1e-9);
+}
+
+TEST(Features, AResponderThatSpeaksFirstOpensAnExchangeWithNoRequest) {
+  // An SSH or SMTP server greets before the client sends anything.
+  const std::vector<Pkt> pkts = {
+      {kT0, true, 54, kSyn},
+      {kT0 + 1'000, false, 54, kSyn | kAck},
+      {kT0 + 2'000, true, 54, kAck},
+      {kT0 + 3'000, false, 100, kAck | kPsh},  // banner: exchange 1, no request
+      {kT0 + 4'000, true, 120, kAck | kPsh},   // exchange 2
+      {kT0 + 5'000, false, 90, kAck | kPsh},
+  };
+  const FlowRecord r = run(pkts);
+  EXPECT_EQ(get(r, Feature::kExchanges), 2);
+  EXPECT_DOUBLE_EQ(get(r, Feature::kRequestBytesMean), data(pkts[4]) / 2.0);
+  EXPECT_DOUBLE_EQ(get(r, Feature::kResponseBytesMax), data(pkts[3]));
+  // Without any payload there is no exchange to describe.
+  const FlowRecord syn = run({{kT0, true, 54, kSyn}});
+  EXPECT_EQ(get(syn, Feature::kExchanges), 0);
+  EXPECT_TRUE(std::isnan(get(syn, Feature::kRequestBytesMean)));
+  EXPECT_TRUE(std::isnan(get(syn, Feature::kResponseBytesStd)));
+}
+
 TEST(Features, FirstPacketsAreSignedSizesAndGaps) {
   const FlowRecord r = run(kTcpSession);
   EXPECT_EQ(get(r, Feature::kFirstSize1), 40);  // a 74-byte SYN frame: TCP header with options
