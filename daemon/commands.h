@@ -78,6 +78,8 @@ struct TrainOptions {
   int threads = 2;
   double benign_fpr = 0.005;  // attack threshold target on validation
   double min_attack_threshold = 0.5;
+  double reel_fpr = 0.005;  // reel threshold target on validation (non-reel rows called reel)
+  double min_reel_threshold = 0.5;
   double max_class_weight = 50;
   std::string config;    // flows/features sections for --pcap inputs
   std::string out;       // bundle directory

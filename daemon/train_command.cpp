@@ -277,22 +277,25 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
 
   // Threshold on validation.
   t0 = Clock::now();
-  // reel: the best F1 on validation; attack: the benign FPR target.
+  // Each head: the lowest threshold keeping its false-positive rate on
+  // validation under the target, not under the floor.
   std::vector<float> p_reel;
   if (reel) {
     for (std::size_t i = 0; i < va.size(); ++i) p_reel.push_back(r.validation_probs[2 * i + 1]);
   }
-  const double th = reel ? train::calibrateReel(p_reel, va.y)
-                         : train::calibrateAttack(r.validation_probs, k, va.y, opts.benign_fpr,
-                                                  opts.min_attack_threshold);
+  const double th = reel
+                        ? train::calibrateReel(p_reel, va.y, opts.reel_fpr, opts.min_reel_threshold)
+                        : train::calibrateAttack(r.validation_probs, k, va.y, opts.benign_fpr,
+                                                 opts.min_attack_threshold);
   const train::Evaluation ev_valid = train::evaluate(r.validation_probs, k, va.y, th);
   std::optional<train::Evaluation> ev_test;
   if (te.size() > 0) ev_test = train::evaluate(r.test_probs, k, te.y, th);
   const double calibrate_seconds = secondsSince(t0);
   if (reel) {
-    say("reel head: threshold {:.4f} (best F1 on validation, {:.4f}); test: F1 {:.4f}, AUC {:.4f}",
-        th, ev_valid.classes[1].f1, ev_test ? ev_test->classes[1].f1 : std::nan(""),
-        ev_test ? ev_test->auc : std::nan(""));
+    say("reel head: threshold {:.4f} (validation non-reel FPR {:.5f}, target {}, floor {}; "
+        "validation F1 {:.4f}); test: F1 {:.4f}, AUC {:.4f}",
+        th, ev_valid.benign_fpr, opts.reel_fpr, opts.min_reel_threshold, ev_valid.classes[1].f1,
+        ev_test ? ev_test->classes[1].f1 : std::nan(""), ev_test ? ev_test->auc : std::nan(""));
   } else {
     say("attack head: threshold {:.4f} (validation benign FPR {:.5f}, target {}, floor {}); test: "
         "macro-F1 {:.4f}, benign FPR {:.5f}",
@@ -321,7 +324,7 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
       if (reel) {
         std::vector<float> p;
         for (std::size_t i = 0; i < fva.size(); ++i) p.push_back(fr.validation_probs[2 * i + 1]);
-        fth = train::calibrateReel(p, fva.y);
+        fth = train::calibrateReel(p, fva.y, opts.reel_fpr, opts.min_reel_threshold);
       } else {
         fth = train::calibrateAttack(fr.validation_probs, k, fva.y, opts.benign_fpr,
                                      opts.min_attack_threshold);
@@ -386,7 +389,11 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
     if (!run.folds.empty()) j.field("folds", run.folds.size());
     j.key("threshold").beginObject();
     if (reel) {
-      j.field("method", "the highest F1 on the validation part");
+      j.field("method",
+              "the lowest keeping the share of validation non-reel rows called reel at or under "
+              "the target, not under the floor");
+      j.field("target_fpr", opts.reel_fpr);
+      j.field("floor", opts.min_reel_threshold);
     } else {
       j.field("method",
               "the lowest keeping the validation benign FPR at or under the target, not under "
@@ -918,6 +925,13 @@ void addTrainCommand(CLI::App& app, TrainOptions& opts) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--min-attack-threshold", opts.min_attack_threshold, "Attack threshold floor")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--reel-fpr", opts.reel_fpr,
+                  "Reel threshold: highest share of non-reel flows called reel on validation")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-reel-threshold", opts.min_reel_threshold, "Reel threshold floor")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--max-class-weight", opts.max_class_weight,

@@ -75,34 +75,13 @@ double calibrateAttack(std::span<const float> probs, std::size_t k,
   return std::max(thresholdForFpr(std::move(benign), target_fpr), floor);
 }
 
-double calibrateReel(std::span<const float> p, std::span<const std::uint32_t> labels) {
-  std::vector<std::pair<float, bool>> s;
-  std::size_t positives = 0;
+double calibrateReel(std::span<const float> p, std::span<const std::uint32_t> labels,
+                     double target_fpr, double floor) {
+  std::vector<float> negatives;
   for (std::size_t i = 0; i < p.size(); ++i) {
-    s.emplace_back(p[i], labels[i] == 1);
-    positives += labels[i] == 1;
+    if (labels[i] == 0) negatives.push_back(p[i]);
   }
-  if (positives == 0) return 0.5;
-  std::sort(s.begin(), s.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  // Sweep the threshold down through the distinct scores.
-  double best_f1 = -1, best = 0.5;
-  std::size_t tp = 0, fp = 0;
-  for (std::size_t i = 0; i < s.size();) {
-    std::size_t j = i;
-    while (j < s.size() && s[j].first == s[i].first) {
-      (s[j].second ? tp : fp) += 1;
-      ++j;
-    }
-    const double f1 = 2.0 * static_cast<double>(tp) /
-                      static_cast<double>(tp + fp + positives);  // 2TP / (2TP + FP + FN)
-    if (f1 > best_f1) {
-      best_f1 = f1;
-      const double lower = j < s.size() ? static_cast<double>(s[j].first) : 0.0;
-      best = (static_cast<double>(s[i].first) + lower) / 2;  // between this score and the next
-    }
-    i = j;
-  }
-  return best;
+  return std::max(thresholdForFpr(std::move(negatives), target_fpr), floor);
 }
 
 Evaluation evaluate(std::span<const float> probs, std::size_t k,

@@ -37,9 +37,14 @@ std::size_t decideClass(std::span<const float> probs, double threshold);
 double calibrateAttack(std::span<const float> probs, std::size_t k,
                        std::span<const std::uint32_t> labels, double target_fpr, double floor);
 
-/// The reel threshold: the one with the highest F1 on validation (midway
-/// between the two scores around it); 0.5 without positives.
-double calibrateReel(std::span<const float> p_reel, std::span<const std::uint32_t> labels);
+/// The reel threshold: the lowest that keeps the share of non-reel
+/// validation rows called reel at or under `target_fpr`, but not under
+/// `floor`. Not the best F1 on validation: that is an argmax over a few dozen
+/// positives, and the flows of one reel session fall on both sides of a split
+/// by flow, so validation positives score higher than a new capture's and the
+/// best-F1 point lands high in the gap above the negatives.
+double calibrateReel(std::span<const float> p_reel, std::span<const std::uint32_t> labels,
+                     double target_fpr, double floor);
 
 /// Multi-class metrics of decided classes.
 struct ClassMetrics {

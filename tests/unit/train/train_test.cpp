@@ -192,7 +192,7 @@ TEST(Calibration, AttackThresholdMeetsTheFprTargetAndIsTheLowestThatDoes) {
   EXPECT_EQ(calibrateAttack(probs, 5, y, 1.0, 0.5), 0.5);
 }
 
-TEST(Calibration, ReelThresholdHasTheBestF1) {
+TEST(Calibration, ReelThresholdKeepsTheNonReelFprUnderTheTarget) {
   std::vector<float> p;
   std::vector<std::uint32_t> y;
   SeededRng rng(4);
@@ -201,18 +201,25 @@ TEST(Calibration, ReelThresholdHasTheBestF1) {
     p.push_back(static_cast<float>(rng.below(1000)) / 1000 * 0.6f + (reel ? 0.35f : 0.0f));
     y.push_back(reel ? 1 : 0);
   }
-  const auto f1At = [&](double t) {
+  const auto at = [&](double t) {
     std::vector<float> wide;
     for (const float x : p) {
       wide.push_back(1 - x);
       wide.push_back(x);
     }
-    return evaluate(wide, 2, y, t).classes[1].f1;
+    return evaluate(wide, 2, y, t);
   };
-  const double t = calibrateReel(p, y);
-  const double best = f1At(t);
-  for (double u = 0.0; u <= 1.0; u += 0.001) EXPECT_LE(f1At(u), best + 1e-12) << u;
-  EXPECT_GT(best, 0.5);
+  for (const double target : {0.0, 0.005, 0.05, 0.2}) {
+    const double t = calibrateReel(p, y, target, 0);
+    EXPECT_LE(at(t).benign_fpr, target) << target;
+    // Just under it, more non-reel rows are called reel than the target allows.
+    EXPECT_GT(at(std::nextafter(t, 0.0) - 1e-7).benign_fpr, target) << target;
+  }
+  // A looser target calls more reels: recall does not fall.
+  EXPECT_GE(at(calibrateReel(p, y, 0.2, 0)).classes[1].recall,
+            at(calibrateReel(p, y, 0.005, 0)).classes[1].recall);
+  // The floor wins when the target allows a lower threshold.
+  EXPECT_EQ(calibrateReel(p, y, 1.0, 0.5), 0.5);
 }
 
 TEST(Calibration, FprThresholdAndAuc) {
