@@ -279,14 +279,10 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
   t0 = Clock::now();
   // Each head: the lowest threshold keeping its false-positive rate on
   // validation under the target, not under the floor.
-  std::vector<float> p_reel;
-  if (reel) {
-    for (std::size_t i = 0; i < va.size(); ++i) p_reel.push_back(r.validation_probs[2 * i + 1]);
-  }
-  const double th = reel
-                        ? train::calibrateReel(p_reel, va.y, opts.reel_fpr, opts.min_reel_threshold)
-                        : train::calibrateAttack(r.validation_probs, k, va.y, opts.benign_fpr,
-                                                 opts.min_attack_threshold);
+  const double target_fpr = reel ? opts.reel_fpr : opts.benign_fpr;
+  const double threshold_floor = reel ? opts.min_reel_threshold : opts.min_attack_threshold;
+  const double th =
+      train::calibrateThreshold(r.validation_probs, k, va.y, target_fpr, threshold_floor);
   const train::Evaluation ev_valid = train::evaluate(r.validation_probs, k, va.y, th);
   std::optional<train::Evaluation> ev_test;
   if (te.size() > 0) ev_test = train::evaluate(r.test_probs, k, te.y, th);
@@ -294,12 +290,12 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
   if (reel) {
     say("reel head: threshold {:.4f} (validation non-reel FPR {:.5f}, target {}, floor {}; "
         "validation F1 {:.4f}); test: F1 {:.4f}, AUC {:.4f}",
-        th, ev_valid.benign_fpr, opts.reel_fpr, opts.min_reel_threshold, ev_valid.classes[1].f1,
+        th, ev_valid.benign_fpr, target_fpr, threshold_floor, ev_valid.classes[1].f1,
         ev_test ? ev_test->classes[1].f1 : std::nan(""), ev_test ? ev_test->auc : std::nan(""));
   } else {
     say("attack head: threshold {:.4f} (validation benign FPR {:.5f}, target {}, floor {}); test: "
         "macro-F1 {:.4f}, benign FPR {:.5f}",
-        th, ev_valid.benign_fpr, opts.benign_fpr, opts.min_attack_threshold,
+        th, ev_valid.benign_fpr, target_fpr, threshold_floor,
         ev_test ? ev_test->macro_f1 : std::nan(""), ev_test ? ev_test->benign_fpr : std::nan(""));
   }
 
@@ -320,15 +316,8 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
           train::headRows(run.data, run.columns, run.folds[f], Part::kTest, task);
       if (ftr.size() == 0 || fva.size() == 0 || fte.size() == 0) continue;
       const train::XgbHeadResult fr = trainXgbHead(ftr, fva, fte, fo);
-      double fth = 0;
-      if (reel) {
-        std::vector<float> p;
-        for (std::size_t i = 0; i < fva.size(); ++i) p.push_back(fr.validation_probs[2 * i + 1]);
-        fth = train::calibrateReel(p, fva.y, opts.reel_fpr, opts.min_reel_threshold);
-      } else {
-        fth = train::calibrateAttack(fr.validation_probs, k, fva.y, opts.benign_fpr,
-                                     opts.min_attack_threshold);
-      }
+      const double fth =
+          train::calibrateThreshold(fr.validation_probs, k, fva.y, target_fpr, threshold_floor);
       const train::Evaluation e = train::evaluate(fr.test_probs, k, fte.y, fth);
       cv_f1.push_back(reel ? e.classes[1].f1 : e.macro_f1);
       cv_fpr.push_back(e.benign_fpr);

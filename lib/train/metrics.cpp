@@ -62,24 +62,16 @@ std::size_t decideClass(std::span<const float> probs, double threshold) {
   return best;
 }
 
-double calibrateAttack(std::span<const float> probs, std::size_t k,
-                       std::span<const std::uint32_t> labels, double target_fpr, double floor) {
-  // A benign row raises an alert at threshold t iff its highest attack
-  // probability is >= t.
-  std::vector<float> benign;
+double calibrateThreshold(std::span<const float> probs, std::size_t k,
+                          std::span<const std::uint32_t> labels, double target_fpr, double floor) {
+  // A class-0 row is decided as another class at threshold t iff its
+  // highest other probability is >= t.
+  std::vector<float> negatives;
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] != 0) continue;
-    benign.push_back(*std::max_element(probs.begin() + static_cast<std::ptrdiff_t>(i * k + 1),
-                                       probs.begin() + static_cast<std::ptrdiff_t>((i + 1) * k)));
-  }
-  return std::max(thresholdForFpr(std::move(benign), target_fpr), floor);
-}
-
-double calibrateReel(std::span<const float> p, std::span<const std::uint32_t> labels,
-                     double target_fpr, double floor) {
-  std::vector<float> negatives;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (labels[i] == 0) negatives.push_back(p[i]);
+    negatives.push_back(
+        *std::max_element(probs.begin() + static_cast<std::ptrdiff_t>(i * k + 1),
+                          probs.begin() + static_cast<std::ptrdiff_t>((i + 1) * k)));
   }
   return std::max(thresholdForFpr(std::move(negatives), target_fpr), floor);
 }

@@ -31,20 +31,15 @@ double rocAuc(std::span<const float> negatives, std::span<const float> positives
 /// threshold for every attack class.
 std::size_t decideClass(std::span<const float> probs, double threshold);
 
-/// The attack threshold: the lowest that keeps the benign FPR on validation
-/// at or under `target_fpr` (so the most recall under that bound), but not
-/// under `floor`. `probs` is n x k, labels index the classes, class 0 benign.
-double calibrateAttack(std::span<const float> probs, std::size_t k,
-                       std::span<const std::uint32_t> labels, double target_fpr, double floor);
-
-/// The reel threshold: the lowest that keeps the share of non-reel
-/// validation rows called reel at or under `target_fpr`, but not under
-/// `floor`. Not the best F1 on validation: that is an argmax over a few dozen
-/// positives, and the flows of one reel session fall on both sides of a split
-/// by flow, so validation positives score higher than a new capture's and the
-/// best-F1 point lands high in the gap above the negatives.
-double calibrateReel(std::span<const float> p_reel, std::span<const std::uint32_t> labels,
-                     double target_fpr, double floor);
+/// A head's threshold: the lowest that keeps the share of validation class-0
+/// rows (benign; non_reel) decided as another class at or under `target_fpr`
+/// (so the most recall under that bound), but not under `floor`. `probs` is
+/// n x k, labels index the classes. Both heads use it. The reel head once
+/// took the best F1 on validation instead: an argmax over a few dozen
+/// positives, which, as a reel session's flows fall on both sides of a split
+/// by flow, score higher than a new capture's reels.
+double calibrateThreshold(std::span<const float> probs, std::size_t k,
+                          std::span<const std::uint32_t> labels, double target_fpr, double floor);
 
 /// Multi-class metrics of decided classes.
 struct ClassMetrics {

@@ -181,7 +181,7 @@ TEST(Calibration, AttackThresholdMeetsTheFprTargetAndIsTheLowestThatDoes) {
     y.push_back(cls);
   }
   for (const double target : {0.0, 0.005, 0.01, 0.1}) {
-    const double t = calibrateAttack(probs, 5, y, target, 0);
+    const double t = calibrateThreshold(probs, 5, y, target, 0);
     const Evaluation e = evaluate(probs, 5, y, t);
     EXPECT_LE(e.benign_fpr, target) << target;
     // Just under it, the FPR is over the target.
@@ -189,37 +189,32 @@ TEST(Calibration, AttackThresholdMeetsTheFprTargetAndIsTheLowestThatDoes) {
     EXPECT_GT(lower.benign_fpr, target) << target;
   }
   // The floor wins when the FPR target allows a lower threshold.
-  EXPECT_EQ(calibrateAttack(probs, 5, y, 1.0, 0.5), 0.5);
+  EXPECT_EQ(calibrateThreshold(probs, 5, y, 1.0, 0.5), 0.5);
 }
 
 TEST(Calibration, ReelThresholdKeepsTheNonReelFprUnderTheTarget) {
-  std::vector<float> p;
+  std::vector<float> probs;  // n x 2: non_reel, reel
   std::vector<std::uint32_t> y;
   SeededRng rng(4);
   for (std::size_t i = 0; i < 500; ++i) {
     const bool reel = rng.below(5) == 0;
-    p.push_back(static_cast<float>(rng.below(1000)) / 1000 * 0.6f + (reel ? 0.35f : 0.0f));
+    const float p = static_cast<float>(rng.below(1000)) / 1000 * 0.6f + (reel ? 0.35f : 0.0f);
+    probs.push_back(1 - p);
+    probs.push_back(p);
     y.push_back(reel ? 1 : 0);
   }
-  const auto at = [&](double t) {
-    std::vector<float> wide;
-    for (const float x : p) {
-      wide.push_back(1 - x);
-      wide.push_back(x);
-    }
-    return evaluate(wide, 2, y, t);
-  };
+  const auto at = [&](double t) { return evaluate(probs, 2, y, t); };
   for (const double target : {0.0, 0.005, 0.05, 0.2}) {
-    const double t = calibrateReel(p, y, target, 0);
+    const double t = calibrateThreshold(probs, 2, y, target, 0);
     EXPECT_LE(at(t).benign_fpr, target) << target;
     // Just under it, more non-reel rows are called reel than the target allows.
     EXPECT_GT(at(std::nextafter(t, 0.0) - 1e-7).benign_fpr, target) << target;
   }
   // A looser target calls more reels: recall does not fall.
-  EXPECT_GE(at(calibrateReel(p, y, 0.2, 0)).classes[1].recall,
-            at(calibrateReel(p, y, 0.005, 0)).classes[1].recall);
+  EXPECT_GE(at(calibrateThreshold(probs, 2, y, 0.2, 0)).classes[1].recall,
+            at(calibrateThreshold(probs, 2, y, 0.005, 0)).classes[1].recall);
   // The floor wins when the target allows a lower threshold.
-  EXPECT_EQ(calibrateReel(p, y, 1.0, 0.5), 0.5);
+  EXPECT_EQ(calibrateThreshold(probs, 2, y, 1.0, 0.5), 0.5);
 }
 
 TEST(Calibration, FprThresholdAndAuc) {
