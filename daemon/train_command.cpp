@@ -377,19 +377,12 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
     j.field("split", run.split.method);
     if (!run.folds.empty()) j.field("folds", run.folds.size());
     j.key("threshold").beginObject();
-    if (reel) {
-      j.field("method",
-              "the lowest keeping the share of validation non-reel rows called reel at or under "
-              "the target, not under the floor");
-      j.field("target_fpr", opts.reel_fpr);
-      j.field("floor", opts.min_reel_threshold);
-    } else {
-      j.field("method",
-              "the lowest keeping the validation benign FPR at or under the target, not under "
-              "the floor");
-      j.field("target_benign_fpr", opts.benign_fpr);
-      j.field("floor", opts.min_attack_threshold);
-    }
+    j.field("method", reel ? "the lowest keeping the share of validation non-reel rows called "
+                             "reel at or under the target, not under the floor"
+                           : "the lowest keeping the validation benign FPR at or under the "
+                             "target, not under the floor");
+    j.field(reel ? "target_fpr" : "target_benign_fpr", target_fpr);
+    j.field("floor", threshold_floor);
     j.endObject();
     if (reel) {
       const train::ReelGate g = train::reelGate();

@@ -93,16 +93,18 @@ class FlowAccumulator {
   // one; so does the flow's first payload, whichever side sends it. Over
   // TLS these are the sizes of the objects fetched (segments, clips,
   // images), which reel players and long-form players fetch differently.
+  // n > 0, so the open exchange is the one with bytes in cur_request_ or
+  // cur_response_, and it is answered once cur_response_ has any.
   void onPayload(std::uint32_t n, flow::Direction dir) noexcept {
     if (dir == flow::Direction::kForward) {
-      if (exchange_side_ == kInResponse) closeExchange();
-      exchange_side_ = kInRequest;
+      if (cur_response_ > 0) closeExchange();
       cur_request_ += n;
     } else {
-      exchange_side_ = kInResponse;
       cur_response_ += n;
     }
   }
+
+  bool exchangeOpen() const noexcept { return cur_request_ > 0 || cur_response_ > 0; }
 
   void closeExchange() noexcept {
     request_sum_ += cur_request_;
@@ -156,8 +158,6 @@ class FlowAccumulator {
   std::array<std::uint16_t, 2> init_window_{};
   std::uint8_t dir_seen_ = 0;
   std::uint8_t handshake_ = 0;
-  static constexpr std::uint8_t kNoPayload = 0, kInRequest = 1, kInResponse = 2;
-  std::uint8_t exchange_side_ = kNoPayload;
 };
 
 /// Zeek's conn_state from the TCP flags each side sent, as an index into

@@ -138,7 +138,7 @@ void FlowAccumulator::finish(const std::array<std::uint64_t, 2>& pkts,
   // The exchange still open at the snapshot counts, on copies.
   RunningStats responses = responses_;
   std::uint64_t request_sum = request_sum_, request_max = request_max_;
-  if (exchange_side_ != kNoPayload) {
+  if (exchangeOpen()) {
     responses.add(cur_response_);
     request_sum += cur_request_;
     request_max = std::max(request_max, cur_request_);

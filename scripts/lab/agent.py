@@ -544,9 +544,9 @@ def attack(kind, seconds):
     variant = kind
     started = STARTED[0]
 
-    def label_if_ran(*row):
-        # An episode cut off by the deadline before its tool started has no flows.
-        if STARTED[0] > started:
+    def label_if_ran(*row, since=started):
+        # An episode (or part) cut off by the deadline before its tool started has no flows.
+        if STARTED[0] > since:
             label(*row)
 
     if kind == "scan":
@@ -614,8 +614,7 @@ def attack(kind, seconds):
                 else:
                     run(["ab", "-q", "-s", "3", "-t", str(int(part)), "-n", "1000000",
                          "-c", str(RNG.choice([5, 10, 20, 50])), url], part + 5)
-                if STARTED[0] > before:
-                    label(t1, time.time(), me(f), target, 80, "tcp", "dos")
+                label_if_ran(t1, time.time(), me(f), target, 80, "tcp", "dos", since=before)
                 if left() < 3:
                     break
     elif kind == "bruteforce":
