@@ -172,6 +172,7 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
     j.field("written", o.alerts.load());
     j.field("suppressed", o.suppressed.load());
     j.field("follow_ups", o.follow_ups.load());
+    j.field("explained", o.explanations.load());
     j.endObject();
     j.key("verdicts").beginObject();
     for (const auto& [name, count] : scored->verdictCounts()) j.field(name, count);

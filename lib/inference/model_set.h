@@ -104,8 +104,6 @@ struct ScoringScratch {
   std::vector<features::FeatureVector> rows;
   std::vector<std::size_t> row_of;  // batch index of each gathered row
   std::vector<float> out;
-  std::vector<float> contributions;
-  std::vector<double> weights;
 };
 
 /// Scores a batch with every head of `models`, writing each record's

@@ -1,15 +1,13 @@
 // Inference workers' scoring: one batch, every head of a ModelSet, into
-// verdicts; explanations for the verdicts that alert.
+// verdicts. Explanations wait for the output thread (inference/explain.h).
 
 #include <algorithm>
-#include <cmath>
 
 #include "inference/model_set.h"
 
 namespace edgesense::inference {
 namespace {
 
-using features::FeatureVector;
 using model::Bundle;
 
 bool passesReelGate(const features::FlowRecord& r, const ScoringOptions& opts) {
@@ -23,54 +21,6 @@ bool passesReelGate(const features::FlowRecord& r, const ScoringOptions& opts) {
 void run(const Bundle& bundle, ScoringScratch& scratch, std::size_t n) {
   scratch.out.resize(n * bundle.classes().size());
   bundle.predict(std::span(scratch.rows.data(), n), scratch.out);
-}
-
-/// The three largest entries of `weights` by magnitude, as TopFeatures.
-void keepTop(const Bundle& bundle, const FeatureVector& row, std::span<const double> weights,
-             bool shap, Verdict& v) {
-  const auto& columns = bundle.featureIndices();
-  v.top_is_shap = shap;
-  v.top_count = 0;
-  for (std::size_t c = 0; c < columns.size(); ++c) {
-    const double w = weights[c];
-    if (!std::isfinite(w) || w == 0) continue;
-    TopFeature t{static_cast<std::uint16_t>(columns[c]), row[columns[c]], w};
-    // Insert into the small sorted list (largest |weight| first).
-    std::size_t pos = v.top_count;
-    while (pos > 0 && std::abs(v.top[pos - 1].weight) < std::abs(w)) --pos;
-    if (pos >= kTopFeatures) continue;
-    for (std::size_t k = std::min<std::size_t>(v.top_count, kTopFeatures - 1); k > pos; --k)
-      v.top[k] = v.top[k - 1];
-    v.top[pos] = t;
-    if (v.top_count < kTopFeatures) ++v.top_count;
-  }
-}
-
-/// Why an anomaly bundle alerted: how many interquartile ranges each feature
-/// lies from the training median.
-void explainAnomaly(const Bundle& bundle, const FeatureVector& row, std::vector<double>& weights,
-                    Verdict& v) {
-  const auto& columns = bundle.featureIndices();
-  weights.assign(columns.size(), 0);
-  for (std::size_t c = 0; c < columns.size(); ++c) {
-    const std::span<const double> q = bundle.quantiles(c);
-    const double x = row[columns[c]];
-    if (q.size() != model::kQuantileCount || std::isnan(x)) continue;
-    // q[2] = 20th, q[5] = median, q[8] = 80th percentile.
-    const double spread = std::max(q[8] - q[2], 1e-9 * std::max(1.0, std::abs(q[5])));
-    weights[c] = (x - q[5]) / spread;
-  }
-  keepTop(bundle, row, weights, false, v);
-}
-
-void explainAttack(const Bundle& bundle, const FeatureVector& row, std::size_t cls,
-                   ScoringScratch& scratch, std::vector<double>& weights, Verdict& v) {
-  const std::size_t n = bundle.featureIndices().size();
-  scratch.contributions.resize(n + 1);
-  bundle.contributions(row, cls, scratch.contributions);
-  weights.assign(scratch.contributions.begin(),
-                 scratch.contributions.begin() + static_cast<std::ptrdiff_t>(n));
-  keepTop(bundle, row, weights, true, v);
 }
 
 /// The decided class of an attack or reel output row: the non-first class
@@ -94,7 +44,6 @@ void scoreBatch(const ModelSet& m, const ScoringOptions& opts, std::span<ScoredR
   const std::size_t n = batch.size();
   for (ScoredRecord* s : batch) s->verdict = Verdict{};
   scratch.rows.resize(n);
-  std::vector<double>& weights = scratch.weights;
 
   // Attack and anomaly heads score every record.
   for (std::size_t i = 0; i < n; ++i) scratch.rows[i] = batch[i]->record.features;
@@ -183,17 +132,6 @@ void scoreBatch(const ModelSet& m, const ScoringOptions& opts, std::span<ScoredR
             shadow->agreed[0].fetch_add(1, std::memory_order_relaxed);
         }
       }
-    }
-  }
-
-  // Explanations, for the few verdicts that alert.
-  for (std::size_t i = 0; i < n; ++i) {
-    Verdict& v = batch[i]->verdict;
-    const FeatureVector& row = batch[i]->record.features;
-    if (v.attack_alert && m.attack && m.attack->kind() == model::ModelKind::kXgboost) {
-      explainAttack(*m.attack, row, v.attack_class, scratch, weights, v);
-    } else if (v.anomaly_alert && m.anomaly) {
-      explainAnomaly(*m.anomaly, row, weights, v);
     }
   }
 }

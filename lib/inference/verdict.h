@@ -45,7 +45,9 @@ struct Verdict {
   float anomaly_score = 0;  // [0, 1], isolation forest
   bool anomaly_alert = false;
 
-  // Explanation, for verdicts that alert.
+  // Explanation of an alerting verdict, filled by inference::explain() when
+  // an alert record is written (not by the workers).
+  bool explained = false;
   bool top_is_shap = false;
   std::uint8_t top_count = 0;
   std::array<TopFeature, kTopFeatures> top{};

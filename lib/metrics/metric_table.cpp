@@ -66,6 +66,9 @@ constexpr MetricDef kMetrics[] = {
      "Alerts counted into their aggregation window's follow-up instead of written."},
     {"edgesense_alerts_follow_ups_total", kCounter, "", "records",
      "Follow-up records written for aggregation windows with suppressed alerts."},
+    {"edgesense_alerts_explained_total", kCounter, "", "alerts",
+     "Alert records given an explanation (top features) as they were written; suppressed alerts "
+     "are never explained."},
     {"edgesense_output_flow_records_total", kCounter, "", "records", "EVE flow records written."},
     {"edgesense_output_write_errors_total", kCounter, "", "errors",
      "Failed writes or flushes of an output sink."},

@@ -174,6 +174,8 @@ class SourceCollector final : public prometheus::Collectable {
                u(o.suppressed.load(std::memory_order_relaxed)));
       page.add("edgesense_alerts_follow_ups_total",
                u(o.follow_ups.load(std::memory_order_relaxed)));
+      page.add("edgesense_alerts_explained_total",
+               u(o.explanations.load(std::memory_order_relaxed)));
       page.add("edgesense_output_flow_records_total",
                u(o.flow_records.load(std::memory_order_relaxed)));
       page.add("edgesense_output_write_errors_total",

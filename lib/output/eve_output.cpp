@@ -36,11 +36,18 @@ void EveOutput::writeLine() {
   line_.clear();
 }
 
+void EveOutput::writeAlert(inference::ScoredRecord& s, const AlertClass& c,
+                           const FollowUp* follow_up) {
+  if (inference::explain(s, explain_scratch_))
+    stats_.explanations.fetch_add(1, std::memory_order_relaxed);
+  appendAlertEvent(line_, s, c, follow_up);
+  writeLine();
+}
+
 void EveOutput::writeFollowUps() {
-  for (const FollowUp& f : follow_ups_) {
+  for (FollowUp& f : follow_ups_) {
     const AlertClass c = f.class_name == "anomaly" ? alertClass("anomaly", 0) : attackClass(f.last);
-    appendAlertEvent(line_, f.last, c, &f);
-    writeLine();
+    writeAlert(f.last, c, &f);
     stats_.follow_ups.fetch_add(1, std::memory_order_relaxed);
   }
   follow_ups_.clear();
@@ -58,8 +65,7 @@ void EveOutput::onScored(inference::ScoredRecord&& s) {
     stats_.alerting.fetch_add(1, std::memory_order_relaxed);
     const AlertClass c = attackClass(s);
     if (aggregator_.onAlert(aggregationAddress(c, r), c.name, r.report_us, s)) {
-      appendAlertEvent(line_, s, c, nullptr);
-      writeLine();
+      writeAlert(s, c, nullptr);
       stats_.alerts.fetch_add(1, std::memory_order_relaxed);
     } else {
       stats_.suppressed.fetch_add(1, std::memory_order_relaxed);
@@ -68,8 +74,7 @@ void EveOutput::onScored(inference::ScoredRecord&& s) {
   if (v.anomaly_alert) {
     stats_.alerting.fetch_add(1, std::memory_order_relaxed);
     if (aggregator_.onAlert(r.src, "anomaly", r.report_us, s)) {
-      appendAlertEvent(line_, s, alertClass("anomaly", 0), nullptr);
-      writeLine();
+      writeAlert(s, alertClass("anomaly", 0), nullptr);
       stats_.alerts.fetch_add(1, std::memory_order_relaxed);
     } else {
       stats_.suppressed.fetch_add(1, std::memory_order_relaxed);

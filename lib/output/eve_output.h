@@ -2,8 +2,10 @@
 /// EveOutput: the output thread's stage. It receives scored flow snapshots
 /// in submission order, turns alerting verdicts into EVE alert records
 /// (through the AlertAggregator), writes each flow's final record with its
-/// verdict, and sends every line to every LineSink. Runs on the output
-/// thread only; stats may be read from anywhere.
+/// verdict, and sends every line to every LineSink. An alert record is
+/// explained (inference::explain) only when it is written, so suppressed
+/// alerts cost no explanation. Runs on the output thread only; stats may be
+/// read from anywhere.
 
 #include <atomic>
 #include <map>
@@ -12,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "inference/explain.h"
 #include "inference/pool.h"
 #include "output/alerts.h"
 #include "output/eve.h"
@@ -31,6 +34,7 @@ struct EveOutputStats {
   std::atomic<std::uint64_t> alerts{0};      // alert records written at once
   std::atomic<std::uint64_t> suppressed{0};  // alerts counted into follow-ups
   std::atomic<std::uint64_t> follow_ups{0};
+  std::atomic<std::uint64_t> explanations{0};  // alert records explained as written
   std::atomic<std::uint64_t> write_errors{0};
 };
 
@@ -52,6 +56,7 @@ class EveOutput final : public inference::ScoredSink {
 
  private:
   void writeLine();
+  void writeAlert(inference::ScoredRecord& s, const AlertClass& c, const FollowUp* follow_up);
   void writeFollowUps();
   void countVerdict(const inference::ScoredRecord& s);
 
@@ -62,6 +67,7 @@ class EveOutput final : public inference::ScoredSink {
   std::vector<FollowUp> follow_ups_;
   std::map<std::string, std::uint64_t> verdicts_;
   std::string line_;
+  inference::ExplainScratch explain_scratch_;
   EveOutputStats stats_;
 };
 
