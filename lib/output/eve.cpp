@@ -2,6 +2,8 @@
 
 #include "output/eve.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <ctime>
 
 #include "inference/model_set.h"
@@ -19,14 +21,25 @@ void appendTimestamp(std::string& out, decode::TimeUs ts_us) {
     micros += 1'000'000;
     --secs;
   }
-  const std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lld+0000",
-                              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                              tm.tm_sec, static_cast<long long>(micros));
-  out.append(buf, static_cast<std::size_t>(n));
+  // A record's timestamps fall in few distinct seconds: the calendar part
+  // is formatted once per second (per thread), the microseconds every time.
+  thread_local decode::TimeUs cached_secs = 0;
+  thread_local char date[32] = {};
+  thread_local std::size_t date_len = 0;
+  if (date_len == 0 || secs != cached_secs) {
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    const int n =
+        std::snprintf(date, sizeof date, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    date_len = n > 0 ? std::min(static_cast<std::size_t>(n), sizeof date - 1) : 0;
+    cached_secs = secs;
+  }
+  char frac[12] = {'0', '0', '0', '0', '0', '0', '+', '0', '0', '0', '0'};
+  for (int i = 5; i >= 0; --i, micros /= 10) frac[i] = static_cast<char>('0' + micros % 10);
+  out.append(date, date_len);
+  out.append(frac, 11);
 }
 
 std::string protoName(std::uint8_t proto) {

@@ -96,6 +96,9 @@ class JsonWriter {
   }
 
  private:
+  static bool needsNoEscape(char c) noexcept {
+    return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\';
+  }
   void sep() {
     if (!first_) out_ += ',';
     first_ = false;
@@ -108,6 +111,11 @@ class JsonWriter {
   }
   void string(std::string_view s) {
     out_ += '"';
+    // Names and most values need no escape: append them whole.
+    std::size_t plain = 0;
+    while (plain < s.size() && needsNoEscape(s[plain])) ++plain;
+    out_.append(s.data(), plain);
+    s.remove_prefix(plain);
     for (char c : s) {
       switch (c) {
         case '"':

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 
 namespace edgesense::output {
@@ -43,9 +44,16 @@ class FileSink final : public LineSink {
     fp_ = std::fopen(path_.c_str(), mode);
     if (fp_ == nullptr)
       throw std::runtime_error("EVE output " + path_ + ": " + std::strerror(errno));
+    // One write per 1 MiB rather than per record; a live sensor's watchdog
+    // flushes what is pending every few seconds (run_command.cpp).
+    if (!buffer_) buffer_ = std::make_unique<char[]>(kBufferBytes);
+    std::setvbuf(fp_, buffer_.get(), _IOFBF, kBufferBytes);
   }
 
+  static constexpr std::size_t kBufferBytes = 1 << 20;
+
   std::string path_;
+  std::unique_ptr<char[]> buffer_;  // declared before fp_: outlives the stream
   std::FILE* fp_ = nullptr;
   std::atomic<bool> reopen_{false};
 };
