@@ -30,10 +30,15 @@
 #include "output/eve_output.h"
 #include "output/json_writer.h"
 #include "output/line_sink.h"
+#include "output/record_thread.h"
 #include "pipeline/rx_loop.h"
 
 namespace edgesense::daemon {
 namespace {
+
+/// Records between the capture thread and the EVE/CSV writer thread (about
+/// 1 KiB each).
+constexpr std::size_t kWriterQueue = 4096;
 
 /// Hands each record to several sinks in turn.
 class FanoutSink final : public features::RecordSink {
@@ -346,10 +351,19 @@ int runReplay(const ReplayOptions& opts) {
   if (eve_lines)
     eve = std::make_unique<output::EveFlowSink>(std::move(eve_lines),
                                                 output::EveOptions{!opts.no_features_in_eve});
+  // EVE flow lines (without models) and CSV rows are formatted and written
+  // on a thread of their own, beside capture; a replay waits for room in its
+  // queue rather than lose a record.
+  FanoutSink writers;
+  if (eve) writers.add(eve.get());
+  if (csv) writers.add(csv.get());
+  std::unique_ptr<output::RecordThread> writer;
+  if (eve || csv)
+    writer =
+        std::make_unique<output::RecordThread>(writers, kWriterQueue, /*block_when_full=*/true);
   FanoutSink sinks;
   if (pool) sinks.add(pool.get());
-  if (eve) sinks.add(eve.get());
-  if (csv) sinks.add(csv.get());
+  if (writer) sinks.add(writer.get());
   // Models can be replaced while a (paced) replay runs: on SIGHUP, or when
   // the directory changes with --watch-models.
   std::unique_ptr<inference::ModelReloader> reloader;
@@ -379,6 +393,7 @@ int runReplay(const ReplayOptions& opts) {
     pool->drain();
     scored_out->finish();
   }
+  if (writer) writer->finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   const std::vector<std::string> warnings = source->takeWarnings();
