@@ -401,7 +401,10 @@ class FlowTable {
     f.tcp_flags[d] |= p.tcp_flags;
     f.last_ts = std::max(f.last_ts, p.ts_us);
     f.dirty = true;
-    if (f.list != kClosingList) {  // closing flows keep their close deadline
+    // To the tail of its last-seen list, unless it is there already (a burst
+    // of one flow's packets moves nothing). Closing flows keep their close
+    // deadline.
+    if (f.list != kClosingList && lists_[f.list].tail != idx) {
       unlink(lists_[f.list], idx, 0);
       pushBack(lists_[f.list], idx, 0);
     }
