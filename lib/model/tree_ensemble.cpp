@@ -117,6 +117,12 @@ class TreeEnsembleBuilder {
     const json& learner = at(j, "learner", "the model");
     e.objective_ =
         at(at(learner, "objective", "learner"), "name", "learner.objective").get<std::string>();
+    const json& gb = at(learner, "gradient_booster", "learner");
+    const std::string booster = at(gb, "name", "gradient_booster").get<std::string>();
+    if (booster != "gbtree") {
+      fail("uses the " + booster + " booster; only gbtree is supported" +
+           (booster == "dart" ? " (dart's dropout weights are not)" : ""));
+    }
     const json& param = at(learner, "learner_model_param", "learner");
     e.num_features_ = countParam(at(param, "num_feature", "learner_model_param"), "num_feature",
                                  std::numeric_limits<std::uint32_t>::max() - 1);
@@ -150,12 +156,6 @@ class TreeEnsembleBuilder {
       fail("objective " + e.objective_ + " is not supported (binary:logistic or multi:softprob)");
     }
 
-    const json& gb = at(learner, "gradient_booster", "learner");
-    const std::string booster = at(gb, "name", "gradient_booster").get<std::string>();
-    if (booster != "gbtree") {
-      fail("uses the " + booster + " booster; only gbtree is supported" +
-           (booster == "dart" ? " (dart's dropout weights are not)" : ""));
-    }
     const json& model = at(gb, "model", "gradient_booster");
     const json& trees = at(model, "trees", "gradient_booster.model");
     const json& info = at(model, "tree_info", "gradient_booster.model");
