@@ -396,14 +396,20 @@ void TreeEnsemble::margins(const float* rows, std::size_t n_rows, float* out) co
         const float* x = xt + r0;
         std::uint32_t at[kLanes];
         for (std::size_t l = 0; l < kLanes; ++l) at[l] = root;
-        // Every lane takes as many steps as the tree is deep; one at a leaf
-        // stays there. The lanes are independent chains of loads, which the
-        // core runs side by side.
+        // Every lane steps until the tree's depth, or until no lane moved
+        // (all at leaves: rows often take the same short path); one at a
+        // leaf stays there. The lanes are independent chains of loads,
+        // which the core runs side by side.
         for (std::uint32_t d = 0; d < depth; ++d) {
+          std::uint32_t moved = 0;
           for (std::size_t l = 0; l < kLanes; ++l) {
             const ScoreNode& nd = nodes[at[l]];
-            at[l] = nd.first + static_cast<std::uint32_t>(x[nd.offset + l] >= nd.threshold);
+            const std::uint32_t next =
+                nd.first + static_cast<std::uint32_t>(x[nd.offset + l] >= nd.threshold);
+            moved |= next ^ at[l];
+            at[l] = next;
           }
+          if (moved == 0) break;
         }
         const std::size_t lanes = std::min(kLanes, nb - r0);
         // Trees in order onto each margin, in float, as XGBoost sums them.
