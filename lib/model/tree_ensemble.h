@@ -10,12 +10,13 @@
 /// Ownership and threads: built once, off the hot path (bundle load); all
 /// checks happen there, and a model we cannot evaluate exactly as XGBoost
 /// would is refused with one TreeEnsembleError. After that it is immutable:
-/// every method is const, takes no lock and throws nothing, so any number
-/// of inference workers may share one instance. margins() and predict()
-/// allocate nothing; contributions() needs path scratch, which the caller
-/// owns (ShapScratch) or a thread-local one holds: it is sized for the
-/// deepest tree on a thread's first call (and again only if a deeper model
-/// comes along), then reused.
+/// every method is const, takes no lock and throws nothing past a thread's
+/// first call, so any number of inference workers may share one instance.
+/// Scratch is per thread: margins() and predict() keep a thread-local block
+/// of transposed rows, contributions() a TreeSHAP path (a caller-owned
+/// ShapScratch, or a thread-local one); each is sized on a thread's first
+/// call (and again only if a wider or deeper model comes along), then
+/// reused, so steady-state calls allocate nothing.
 
 #include <cstddef>
 #include <cstdint>
