@@ -1,6 +1,7 @@
 // Model: loading and checking a model bundle (bundle.json + the model file),
 // and scoring with it. Loaded off the hot path (start-up, reload); predict()
-// runs on the inference workers for every batch.
+// runs on the inference workers for every batch, with our own evaluator
+// (model/tree_ensemble.h) for XGBoost models: XGBoost itself is not called.
 
 #include "model/bundle.h"
 
@@ -14,14 +15,14 @@
 #include <sstream>
 
 #include "model/isolation_forest.h"
-#include "model/xgb_booster.h"
+#include "model/tree_ensemble.h"
 
 namespace edgesense::model {
 
 using nlohmann::json;
 
 struct Bundle::Model {
-  std::optional<Booster> booster;
+  std::optional<TreeEnsemble> trees;
   std::optional<IsolationForest> forest;
 };
 
@@ -408,12 +409,14 @@ class BundleLoader {
     const std::size_t n_cols = columns_.size();
     const std::size_t n_classes = b.classes_.size();
     if (b.kind_ == ModelKind::kXgboost) {
+      // Unsupported objectives and boosters are refused here, by the
+      // evaluator, with the reason.
       try {
-        b.model_->booster.emplace(file);
+        b.model_->trees.emplace(TreeEnsemble::load(file));
       } catch (const std::exception& e) {
         fail(std::string("cannot load the model: ") + e.what());
       }
-      const Booster& m = *b.model_->booster;
+      const TreeEnsemble& m = *b.model_->trees;
       if (m.numFeatures() != n_cols) {
         fail("the model takes " + std::to_string(m.numFeatures()) +
              " features, but \"features\" lists " + std::to_string(n_cols));
@@ -424,8 +427,8 @@ class BundleLoader {
                std::to_string(n_classes) + " classes");
         }
       } else if (m.objective() == "multi:softprob") {
-        if (m.numClass() != n_classes) {
-          fail("the model has " + std::to_string(m.numClass()) +
+        if (m.numGroups() != n_classes) {
+          fail("the model has " + std::to_string(m.numGroups()) +
                " classes (multi:softprob), but the bundle has " + std::to_string(n_classes));
         }
       } else {
@@ -569,9 +572,9 @@ void Bundle::predict(std::span<const features::FeatureVector> rows, std::span<fl
     model_->forest->score(matrix.data(), n, out.data());
     return;
   }
-  const Booster& booster = *model_->booster;
-  booster.predict(matrix.data(), n, n_cols, out.data());
-  if (booster.numOutputs() == 1) {
+  const TreeEnsemble& trees = *model_->trees;
+  trees.predict(matrix.data(), n, out.data());
+  if (trees.numOutputs() == 1) {
     // Binary: p is in out[0, n); spread it to [1 - p, p] pairs from the back,
     // so every value is read before its slot is written.
     for (std::size_t i = n; i-- > 0;) {
@@ -584,7 +587,7 @@ void Bundle::predict(std::span<const features::FeatureVector> rows, std::span<fl
 
 void Bundle::contributions(const features::FeatureVector& row, std::size_t class_index,
                            std::span<float> out) const {
-  if (!model_->booster) throw std::logic_error("Bundle::contributions: not an xgboost bundle");
+  if (!model_->trees) throw std::logic_error("Bundle::contributions: not an xgboost bundle");
   const std::size_t n_cols = feature_indices_.size();
   if (class_index >= classes_.size()) {
     throw std::out_of_range("Bundle::contributions: no class " + std::to_string(class_index));
@@ -592,19 +595,19 @@ void Bundle::contributions(const features::FeatureVector& row, std::size_t class
   if (out.size() != n_cols + 1) {
     throw std::invalid_argument("Bundle::contributions: out must hold features + 1 values");
   }
-  const Booster& booster = *model_->booster;
+  const TreeEnsemble& trees = *model_->trees;
+  // Grows to the widest model this thread explains, then is reused.
   thread_local std::vector<float> x;
-  thread_local std::vector<float> all;
   x.resize(n_cols);
   for (std::size_t c = 0; c < n_cols; ++c) x[c] = static_cast<float>(row[feature_indices_[c]]);
-  all.resize(booster.numGroups() * (n_cols + 1));
-  booster.contributions(x.data(), 1, n_cols, all.data());
-  if (booster.numGroups() == 1) {
-    const float sign = class_index == 1 ? 1.0f : -1.0f;
-    std::transform(all.begin(), all.end(), out.begin(), [sign](float v) { return sign * v; });
+  if (trees.numGroups() == 1) {
+    // One margin, the log-odds of class 1; class 0's are its negation.
+    trees.contributions(x.data(), 0, out.data());
+    if (class_index == 0) {
+      std::transform(out.begin(), out.end(), out.begin(), [](float v) { return -v; });
+    }
   } else {
-    const auto begin = all.begin() + static_cast<std::ptrdiff_t>(class_index * (n_cols + 1));
-    std::copy_n(begin, n_cols + 1, out.begin());
+    trees.contributions(x.data(), class_index, out.data());
   }
 }
 

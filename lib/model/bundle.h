@@ -6,14 +6,19 @@
 /// refuses a bundle with one BundleError that names the directory and the
 /// reason, so a bad bundle never replaces a good one.
 ///
+/// XGBoost models (reel, attack) are scored and explained by our own
+/// evaluator, a TreeEnsemble built from the model file at load
+/// (model/tree_ensemble.h); XGBoost trains them and recorded the sample
+/// outputs the evaluator is checked against, but is not called at run time.
+///
 /// Ownership and threads: load() returns a shared_ptr to an immutable Bundle;
 /// the inference workers share it, and the last holder frees it (a reload
 /// publishes a new one while batches in flight finish on the old). predict()
 /// and contributions() are const and safe from any number of threads at
-/// once: XGBoost's prediction calls are thread-safe for tree models (see
-/// model/xgb_booster.h) and the isolation forest is read-only. Each thread
-/// gathers its rows into its own thread-local buffer, which grows to the
-/// largest batch and is then reused.
+/// once, with no lock: the tree ensemble and the isolation forest are
+/// read-only after load. Each thread gathers its rows (and the evaluator its
+/// row block and TreeSHAP path) into its own thread-local buffers, which grow
+/// to the largest batch and model and are then reused.
 
 #include <cstddef>
 #include <filesystem>

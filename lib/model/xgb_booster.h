@@ -1,7 +1,10 @@
 #pragma once
 /// Booster: one XGBoost model, loaded from its JSON file, for inference only.
 /// Owns the XGBoost BoosterHandle (move-only); xgb_booster.cpp is the only
-/// file that includes xgboost/c_api.h.
+/// file that includes xgboost/c_api.h. Bundles do not score with it (they use
+/// the native TreeEnsemble, model/tree_ensemble.h): it computes the sample
+/// outputs a new bundle records, and is the reference the tests and
+/// edgesense-engine-bench hold the native engine to.
 ///
 /// Threads: one Booster is shared read-only by every inference worker, with
 /// no lock. XGBoost documents every prediction function (in-place, DMatrix,

@@ -443,10 +443,18 @@ TEST_F(BundleRefuses, SampleOutputsJustWithinToleranceLoad) {
   EXPECT_EQ(refusal(), "(loaded)");
 }
 
-TEST_F(BundleRefuses, ModelFileXgboostCannotRead) {
+TEST_F(BundleRefuses, ModelFileThatIsNotJson) {
   copy("reel");
-  std::ofstream(dir() / "model.json") << "{\"learner\": ";  // XGBoost's message has an excerpt
-  expectRefused({"cannot load the model: XGBoost cannot load", "model.json"});
+  std::ofstream(dir() / "model.json") << "{\"learner\": ";
+  expectRefused({"cannot load the model: XGBoost model ", "model.json: not valid JSON"});
+}
+
+TEST_F(BundleRefuses, ModelFileWithABrokenTree) {
+  copy("attack");
+  json model = test::readJson(dir() / "model.json");
+  model["learner"]["gradient_booster"]["model"]["trees"][2]["left_children"][0] = 12345;
+  test::writeJson(dir() / "model.json", model);
+  expectRefused({"cannot load the model: XGBoost model ", "model.json: tree 2: node 0: children"});
 }
 
 TEST_F(BundleRefuses, BrokenIsolationForest) {
