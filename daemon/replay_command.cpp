@@ -133,6 +133,14 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   j.endObject();
   j.field("interim_snapshots", f.ended[static_cast<std::size_t>(flow::EndReason::kActiveTimeout)]);
   j.field("peak_active", f.peak_active);
+  j.field("rst_out_of_window", f.rst_out_of_window);
+  j.endObject();
+  // Packet times the flow clock did not believe (flows.max_clock_jump).
+  j.key("clock").beginObject();
+  j.field("jumps_ahead", f.clock_jumps_ahead);
+  j.field("jumps_behind", f.clock_jumps_behind);
+  j.field("steps_back", f.clock_steps_back);
+  j.field("last_jump_seconds", static_cast<double>(f.last_clock_jump_us) / 1e6);
   j.endObject();
   j.key("hosts").beginObject();
   j.field("tracked", rx.hostStats().entries);
@@ -206,6 +214,20 @@ void printTextSummary(const pipeline::RxLoop& rx, double wall_seconds) {
       static_cast<unsigned long long>(f.ended[static_cast<std::size_t>(flow::EndReason::kEvicted)]),
       static_cast<unsigned long long>(s.errors(true)), wall_seconds,
       wall_seconds > 0 ? static_cast<double>(s.packets) / wall_seconds : 0.0);
+  if (f.clock_jumps_ahead + f.clock_jumps_behind + f.clock_steps_back > 0) {
+    std::fprintf(stderr,
+                 "edgesense replay: packet clock: %llu frames stamped too far ahead and %llu too "
+                 "far behind were accounted at the flow clock (the last %+.0f s off); %llu "
+                 "steps back in time ended the open flows\n",
+                 static_cast<unsigned long long>(f.clock_jumps_ahead),
+                 static_cast<unsigned long long>(f.clock_jumps_behind),
+                 static_cast<double>(f.last_clock_jump_us) / 1e6,
+                 static_cast<unsigned long long>(f.clock_steps_back));
+  }
+  if (f.rst_out_of_window > 0) {
+    std::fprintf(stderr, "edgesense replay: %llu TCP resets outside the window were ignored\n",
+                 static_cast<unsigned long long>(f.rst_out_of_window));
+  }
 }
 
 }  // namespace

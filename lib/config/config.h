@@ -77,6 +77,7 @@ struct FlowsConfig {
   double host_short_window{};  // seconds
   double host_long_window{};   // seconds
   std::uint32_t fragment_slots{};
+  double max_clock_jump{};  // seconds; 0: every packet time is believed
   friend bool operator==(const FlowsConfig&, const FlowsConfig&) = default;
 };
 

@@ -30,6 +30,7 @@ flow::FlowConfig Config::toFlowConfig() const {
   f.active_timeout_us = micros(flows.active_timeout);
   f.tcp_close_linger_us = micros(flows.tcp_close_linger);
   f.fragment_slots = flows.fragment_slots;
+  f.max_clock_jump_us = micros(flows.max_clock_jump);
   return f;
 }
 

@@ -646,6 +646,17 @@ std::vector<Key> makeTable() {
             .doc = "Recent first IP fragments remembered, so later fragments are counted in their "
                    "flow."},
            EDGESENSE_FIELD(flows.fragment_slots)),
+      bind({.path = "flows.max_clock_jump",
+            .type = Type::kSeconds,
+            .def = "60",
+            .min = 0,
+            .max = 86400,
+            .doc = "A packet stamped further than this ahead of or behind the flow clock is held "
+                   "until the next packet: if that one agrees, the clock moves to it (a gap, or "
+                   "a clock step); if not, the packet is a lone clock jump, counted and accounted "
+                   "at the clock's time. Keep it above the skew of merged captures; 0: believe "
+                   "every time."},
+           EDGESENSE_FIELD(flows.max_clock_jump)),
 
       section("inference",
               "Scoring: worker threads take flow snapshots from a bounded queue in batches and "

@@ -5,6 +5,9 @@
 /// sit on intrusive lists ordered by their next deadline (last-seen per
 /// timeout class, close linger, active-timeout window), and only list heads
 /// are examined. Time is packet time; a live sensor calls advance() on ticks.
+/// A packet time further than max_clock_jump from the table's clock is held
+/// back (one packet, a copy in the table) until the next time seen says
+/// whether the clock really moved (see resolveHeld()).
 ///
 /// Ext is the per-flow state of the next stage (the feature accumulators);
 /// the Observer passed to process() is told of each flow's start, packets,
@@ -64,6 +67,9 @@ struct FlowConfig {
   TimeUs tcp_close_linger_us = 2'000'000;     // after RST, or FIN both ways
   std::uint32_t fragment_slots = 4096;
   TimeUs fragment_timeout_us = 30'000'000;
+  /// A packet further than this ahead of or behind the clock is a suspect
+  /// time: see resolveHeld(). 0: every packet time is believed.
+  TimeUs max_clock_jump_us = 60'000'000;
 };
 
 struct FlowTableStats {
@@ -71,6 +77,11 @@ struct FlowTableStats {
   std::array<std::uint64_t, kEndReasonCount> ended{};  // kActiveTimeout: snapshots
   std::uint64_t fragments_attributed = 0;
   std::uint64_t fragments_unattributed = 0;
+  std::uint64_t clock_jumps_ahead = 0;   // lone packets stamped too far ahead
+  std::uint64_t clock_jumps_behind = 0;  // lone packets stamped too far behind
+  std::uint64_t clock_steps_back = 0;    // the clock was re-based backwards
+  TimeUs last_clock_jump_us = 0;         // the last lone packet's offset from the clock
+  std::uint64_t rst_out_of_window = 0;   // RSTs ignored: sequence number outside the window
   std::uint32_t active = 0;
   std::uint32_t peak_active = 0;
 
@@ -106,7 +117,8 @@ struct Flow {
   TimeUs active_deadline = 0;
   std::array<std::uint32_t, 2> prev{kNil, kNil};  // [0] timeout list, [1] active list
   std::array<std::uint32_t, 2> next{kNil, kNil};
-  std::array<std::uint32_t, 2> fin_end{};  // per direction: the sequence number after its FIN
+  std::array<std::uint32_t, 2> fin_end{};   // per direction: the sequence number after its FIN
+  std::array<std::uint32_t, 2> last_ack{};  // per direction: its last ACK number; 0: none yet
   Ext ext;
 
   const IpAddress& initiatorAddr() const { return initiator_is_lo ? key.lo_addr : key.hi_addr; }
@@ -188,7 +200,49 @@ class FlowTable {
   /// process() with the lookup prepared beforehand.
   template <class Observer>
   void process(const decode::Packet& p, const Lookup& l, Observer& obs) noexcept {
-    advance(p.ts_us, obs);
+    if (held_) resolveHeld(p.ts_us, obs);
+    if (suspect(p.ts_us)) {
+      hold(p.ts_us, &p, &l);
+      return;
+    }
+    accept(p, l, obs);
+  }
+
+  /// The time of a frame that did not decode: moves the clock as a packet
+  /// would, under the same suspicion of jumps.
+  template <class Observer>
+  void passTime(TimeUs ts, Observer& obs) noexcept {
+    if (held_) resolveHeld(ts, obs);
+    if (suspect(ts)) {
+      hold(ts, nullptr, nullptr);
+      return;
+    }
+    moveClock(ts, obs);
+  }
+
+  /// Moves time forward to `now` (wall time on a quiet live link: trusted,
+  /// not checked for jumps) and ends or snapshots every flow whose deadline
+  /// has passed.
+  template <class Observer>
+  void advance(TimeUs now, Observer& obs) noexcept {
+    if (held_) resolveHeld(now, obs);
+    moveClock(now, obs);
+  }
+
+  /// Ends every flow (reason shutdown, or the close reason of flows already
+  /// closing), in a fixed order so replays are deterministic. A packet held
+  /// back as a suspect time is taken at its own time first: nothing
+  /// contradicts it.
+  template <class Observer>
+  void flushAll(Observer& obs) noexcept {
+    if (held_) resolveHeld(held_ts_, obs);
+    endAll(obs);
+  }
+
+ private:
+  template <class Observer>
+  void accept(const decode::Packet& p, const Lookup& l, Observer& obs) noexcept {
+    moveClock(p.ts_us, obs);
     if (p.fragment == decode::Fragment::kLater) {
       processLaterFragment(p, obs);
       return;
@@ -208,11 +262,73 @@ class FlowTable {
     if (p.proto == decode::ipproto::kTcp) trackTcpClose(idx, f, p, dir, obs);
   }
 
-  /// Moves time forward to `now` (packet time, or wall time on a quiet live
-  /// link) and ends or snapshots every flow whose deadline has passed.
+  /// True if `ts` is too far from the clock to be believed at once.
+  bool suspect(TimeUs ts) const noexcept {
+    const TimeUs bound = cfg_.max_clock_jump_us;
+    return clock_set_ && bound > 0 && (ts > now_ + bound || ts < now_ - bound);
+  }
+
+  /// Holds a suspect time back (and its packet, copied: no allocation) until
+  /// the next time seen decides it.
+  void hold(TimeUs ts, const decode::Packet* p, const Lookup* l) noexcept {
+    held_ = true;
+    held_ts_ = ts;
+    held_has_packet_ = p != nullptr;
+    if (p != nullptr) {
+      held_packet_ = *p;
+      held_lookup_ = *l;
+    }
+  }
+
+  /// The clock rule. A time further than max_clock_jump from the clock is
+  /// held until the next time `next` arrives (a packet, an undecodable frame,
+  /// a wall-clock tick, or the end of input):
+  ///  * `next` agrees with the held time (is no nearer the old clock than
+  ///    the bound below the held time, or above it for a time behind): the
+  ///    clock really moved. A trickle of packets minutes apart agrees too. Forward (a silent gap in
+  ///    a capture, or a clock stepped ahead) is ordinary time: the table moves to it and expires
+  ///    flows as usual, so captures with long silences give the same flows as ever. Backward (files
+  ///    given out of time order, a clock stepped back) is a clock step: every open flow ends
+  ///    (reason shutdown, as at the end of a capture) and the clock restarts at the held time.
+  ///    Counted.
+  ///  * otherwise the held time was a lone jump (one frame from a device
+  ///    whose clock jumped): counted by direction, the clock does not move,
+  ///    and its packet is accounted to its flow at the clock's time, the best
+  ///    estimate of when it arrived (between its neighbours); its own stamp
+  ///    would put a gap of years into its flow's durations and gaps.
+  /// Two agreeing times in a row are thus believed: a lone frame cannot move
+  /// the clock, a real step costs one packet held for one packet's time.
   template <class Observer>
-  void advance(TimeUs now, Observer& obs) noexcept {
-    if (now > now_) now_ = now;
+  void resolveHeld(TimeUs next, Observer& obs) noexcept {
+    held_ = false;
+    const TimeUs h = held_ts_;
+    const TimeUs bound = cfg_.max_clock_jump_us;
+    const bool believed = h > now_ ? next >= h - bound : next <= h + bound;
+    if (believed && h < now_) {
+      ++stats_.clock_steps_back;
+      endAll(obs);
+      now_ = h;
+    } else if (!believed) {
+      if (h > now_)
+        ++stats_.clock_jumps_ahead;
+      else
+        ++stats_.clock_jumps_behind;
+      stats_.last_clock_jump_us = h - now_;
+    }
+    if (held_has_packet_) {
+      if (!believed) held_packet_.ts_us = now_;
+      accept(held_packet_, held_lookup_, obs);
+    } else if (believed) {
+      moveClock(h, obs);
+    }
+  }
+
+  /// Moves the clock forward to `now` (never back) and ends or snapshots
+  /// every flow whose deadline has passed.
+  template <class Observer>
+  void moveClock(TimeUs now, Observer& obs) noexcept {
+    if (!clock_set_ || now > now_) now_ = now;
+    clock_set_ = true;
     while (lists_[kClosingList].head != kNil &&
            pool_[lists_[kClosingList].head].close_deadline <= now_) {
       const std::uint32_t idx = lists_[kClosingList].head;
@@ -241,10 +357,8 @@ class FlowTable {
     }
   }
 
-  /// Ends every flow (reason shutdown, or the close reason of flows already
-  /// closing), in a fixed order so replays are deterministic.
   template <class Observer>
-  void flushAll(Observer& obs) noexcept {
+  void endAll(Observer& obs) noexcept {
     while (lists_[kClosingList].head != kNil) {
       const std::uint32_t idx = lists_[kClosingList].head;
       end(idx, pool_[idx].close_reason, obs);
@@ -256,8 +370,8 @@ class FlowTable {
     }
   }
 
- private:
   static constexpr std::uint8_t kTcpList = 0, kUdpList = 1, kOtherList = 2, kClosingList = 3;
+  static constexpr std::uint32_t kMaxTcpWindow = 1u << 30;  // 65535 << 14, RFC 7323
 
   struct Slot {
     std::uint32_t hash = 0;
@@ -425,9 +539,23 @@ class FlowTable {
   /// (reordering at the tap), leaves the flow to the close linger, counted
   /// from the second FIN. RST moves the flow to the linger at once; a
   /// closing flow stays closing (later RSTs, retransmitted FINs keep to it).
-  /// Costs 16 bytes per flow: the FIN end of each direction (8), and 8 of
-  /// padding, as Ext (the feature accumulators) is 16-byte aligned; those 8
-  /// are free for the next field.
+  ///
+  /// A RST must fall in the receiver's window to count (RFC 5961 section 3;
+  /// Suricata checks it too): its sequence number must lie in [RCV.NXT,
+  /// RCV.NXT + RCV.WND), where RCV.NXT is the receiver's last ACK number as
+  /// seen here. A real stack's RST carries SND.NXT, or the right window edge
+  /// when the window shrank, never less than what its peer acknowledged. The
+  /// window's scale is negotiated in the handshake, which a flow picked up
+  /// mid-stream never saw, so the table takes the largest window TCP allows
+  /// (2^30, a 65535 window scaled by 14, RFC 7323): a RST with a sequence
+  /// number outside that (a blind or stale reset) is counted and ignored, and
+  /// the flow goes on. While the receiver has sent no ACK (a RST answering a
+  /// SYN, a flow picked up mid-stream) the window is unknown and any RST
+  /// counts, as it did before; an ACK number of exactly 0 reads as unknown
+  /// too (one in 2^32).
+  /// Costs 16 bytes per flow: the FIN end of each direction (8) and the last
+  /// ACK number of each (8, in what was padding before Ext, the feature
+  /// accumulators, which are 16-byte aligned).
   template <class Observer>
   void trackTcpClose(std::uint32_t idx, FlowT& f, const decode::Packet& p, Direction dir,
                      Observer& obs) noexcept {
@@ -439,12 +567,19 @@ class FlowTable {
         p.tcp_ack == f.fin_end[d ^ 1]) {
       f.fin_acked |= peer;
     }
+    // A RST's ACK number is not trusted: it may be the forgery.
+    if ((p.tcp_flags & (kAck | kRst)) == kAck) f.last_ack[d] = p.tcp_ack;
     if (f.list == kClosingList) {
       if (f.close_reason == EndReason::kTcpFin && f.fin_acked == 3)
         end(idx, EndReason::kTcpFin, obs);
       return;
     }
     if (p.tcp_flags & kRst) {
+      const std::uint32_t rcv_nxt = f.last_ack[d ^ 1];
+      if (rcv_nxt != 0 && p.tcp_seq - rcv_nxt >= kMaxTcpWindow) {
+        ++stats_.rst_out_of_window;
+        return;
+      }
       beginClosing(idx, f, EndReason::kTcpRst);
     } else if (p.tcp_flags & kFin) {
       if (!(f.fin_dirs & bit)) {
@@ -513,6 +648,12 @@ class FlowTable {
   std::array<TimeUs, 4> timeouts_{};
   List active_{};  // by active-timeout deadline
   TimeUs now_ = 0;
+  bool clock_set_ = false;  // a first time has been seen
+  bool held_ = false;       // a suspect time waits for the next (resolveHeld())
+  bool held_has_packet_ = false;
+  TimeUs held_ts_ = 0;
+  decode::Packet held_packet_{};
+  Lookup held_lookup_{};
   FlowTableStats stats_;
 };
 

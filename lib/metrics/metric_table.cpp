@@ -34,6 +34,16 @@ constexpr MetricDef kMetrics[] = {
      "Interim records of long flows (active timeout); the flow goes on."},
     {"edgesense_flow_fragments_total", kCounter, "interface,result", "packets",
      "IPv4 later fragments, by whether their flow was found (attributed, unattributed)."},
+    {"edgesense_flow_clock_jumps_total", kCounter, "interface,direction", "packets",
+     "Packets stamped further than flows.max_clock_jump ahead of or behind the flow clock "
+     "(direction ahead, behind) and not confirmed by the next packet: accounted at the clock's "
+     "time, the clock unmoved."},
+    {"edgesense_flow_clock_steps_back_total", kCounter, "interface", "steps",
+     "Times packet time stepped back further than flows.max_clock_jump and stayed there: the "
+     "open flows ended and the flow clock restarted."},
+    {"edgesense_flow_tcp_rst_out_of_window_total", kCounter, "interface", "packets",
+     "TCP resets whose sequence number is outside the receiver's window (RFC 5961): counted "
+     "in their flow, which goes on."},
     // host context
     {"edgesense_host_table_entries", kGauge, "interface", "hosts", "Hosts in the host tables now."},
     {"edgesense_host_table_evictions_total", kCounter, "interface", "hosts",

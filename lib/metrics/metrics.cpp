@@ -234,6 +234,10 @@ class SourceCollector final : public prometheus::Collectable {
       for (std::size_t i = 0; i < flow::kEndReasonCount; ++i) t.flows.ended[i] += s.flows.ended[i];
       t.flows.fragments_attributed += s.flows.fragments_attributed;
       t.flows.fragments_unattributed += s.flows.fragments_unattributed;
+      t.flows.clock_jumps_ahead += s.flows.clock_jumps_ahead;
+      t.flows.clock_jumps_behind += s.flows.clock_jumps_behind;
+      t.flows.clock_steps_back += s.flows.clock_steps_back;
+      t.flows.rst_out_of_window += s.flows.rst_out_of_window;
       t.flows.active += s.flows.active;
       t.hosts.entries += s.hosts.entries;
       t.hosts.evicted += s.hosts.evicted;
@@ -263,6 +267,12 @@ class SourceCollector final : public prometheus::Collectable {
                {itf, {"result", "attributed"}});
       page.add("edgesense_flow_fragments_total", u(t.flows.fragments_unattributed),
                {itf, {"result", "unattributed"}});
+      page.add("edgesense_flow_clock_jumps_total", u(t.flows.clock_jumps_ahead),
+               {itf, {"direction", "ahead"}});
+      page.add("edgesense_flow_clock_jumps_total", u(t.flows.clock_jumps_behind),
+               {itf, {"direction", "behind"}});
+      page.add("edgesense_flow_clock_steps_back_total", u(t.flows.clock_steps_back), {itf});
+      page.add("edgesense_flow_tcp_rst_out_of_window_total", u(t.flows.rst_out_of_window), {itf});
       page.add("edgesense_host_table_entries", t.hosts.entries, {itf});
       page.add("edgesense_host_table_evictions_total", u(t.hosts.evicted), {itf});
     }

@@ -97,8 +97,9 @@ void RxLoop::run(std::stop_token stop) {
     if (s.decoded) {
       table_.process(s.packet, s.lookup, extractor_);
     } else {
-      // Undecodable frames still move time forward, so flows expire on time.
-      table_.advance(s.packet.ts_us, extractor_);
+      // Undecodable frames still move time forward, so flows expire on time
+      // (their times are checked for jumps like any packet's).
+      table_.passTime(s.packet.ts_us, extractor_);
     }
     s.full = false;
   };

@@ -335,14 +335,20 @@ TEST(FlowTable, IdleTimeoutSplitsAReusedTuple) {
   t.process(udp("10.0.0.1", 53, "10.0.0.2", 53000, kT0 + 1000), r);
   t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0 + 120 * kSecond), r);  // not past
   EXPECT_TRUE(r.ended.empty());
+  // 121 s of silence is more than max_clock_jump: the packet after it waits
+  // for the next to confirm the time (see the clock tests below).
   t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0 + 241 * kSecond), r);
+  EXPECT_TRUE(r.ended.empty());
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0 + 241 * kSecond + 1000), r);
   ASSERT_EQ(r.ended.size(), 1u);
   EXPECT_EQ(r.ended[0].reason, EndReason::kIdleTimeout);
   EXPECT_EQ(r.ended[0].pkts_fwd, 2u);
   t.flushAll(r);
   ASSERT_EQ(r.ended.size(), 2u);
   EXPECT_EQ(r.ended[1].reason, EndReason::kShutdown);
-  EXPECT_EQ(r.ended[1].pkts_fwd, 1u);
+  EXPECT_EQ(r.ended[1].pkts_fwd, 2u);
+  EXPECT_EQ(r.ended[1].first, kT0 + 241 * kSecond);
+  EXPECT_EQ(t.stats().clock_jumps_ahead, 0u);
 }
 
 TEST(FlowTable, ProtocolsHaveTheirOwnIdleTimeouts) {
@@ -461,6 +467,208 @@ TEST(FlowTable, LaterFragmentsJoinTheirFirstFragmentsFlow) {
   EXPECT_EQ(r.ended[0].bytes_fwd, 1514u + 600u);
   EXPECT_EQ(t.stats().fragments_attributed, 1u);
   EXPECT_EQ(t.stats().fragments_unattributed, 1u);
+}
+
+// The clock rule (FlowTable::resolveHeld): a time further than
+// max_clock_jump (60 s) from the clock is believed only if the next time
+// agrees with it.
+
+constexpr TimeUs kTenYears = 3652LL * 86400 * kSecond;
+
+/// A DNS-like UDP exchange with one frame stamped `jump` away from its
+/// neighbours, in the middle.
+void exchangeWithOneJumpedFrame(FlowTable<Ext>& t, Recorder& r, TimeUs jump) {
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0), r);
+  t.process(udp("10.0.0.1", 53, "10.0.0.2", 53000, kT0 + 1000), r);
+  t.process(udp("10.0.0.5", 4000, "10.0.0.1", 53, kT0 + 1500 + jump), r);  // another flow
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0 + 2000), r);
+  t.process(udp("10.0.0.1", 53, "10.0.0.2", 53000, kT0 + 3000), r);
+}
+
+TEST(FlowClock, ALoneFrameTenYearsAheadNeitherMovesTheClockNorEndsFlows) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  exchangeWithOneJumpedFrame(t, r, kTenYears);
+  EXPECT_TRUE(r.ended.empty());  // before the rule: the jump ended the first flow
+  EXPECT_EQ(t.now(), kT0 + 3000);
+  EXPECT_EQ(t.stats().clock_jumps_ahead, 1u);
+  EXPECT_EQ(t.stats().clock_jumps_behind, 0u);
+  EXPECT_EQ(t.stats().last_clock_jump_us, kTenYears + 500);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(t.stats().created, 2u);
+  // The jumped frame is accounted to its flow at the clock's time.
+  const Ended& exchange = r.ended[0].pkts_fwd == 2 ? r.ended[0] : r.ended[1];
+  const Ended& jumped = r.ended[0].pkts_fwd == 2 ? r.ended[1] : r.ended[0];
+  EXPECT_EQ(exchange.pkts_fwd + exchange.pkts_bwd, 4u);
+  EXPECT_EQ(exchange.last, kT0 + 3000);
+  EXPECT_EQ(jumped.pkts_fwd, 1u);
+  EXPECT_EQ(jumped.first, kT0 + 1000);
+}
+
+TEST(FlowClock, ALoneFrameTenYearsBehindIsCountedAndAccountedAtTheClock) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  exchangeWithOneJumpedFrame(t, r, -kTenYears);
+  EXPECT_TRUE(r.ended.empty());
+  EXPECT_EQ(t.stats().clock_jumps_behind, 1u);
+  EXPECT_EQ(t.stats().clock_jumps_ahead, 0u);
+  EXPECT_EQ(t.stats().clock_steps_back, 0u);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  for (const Ended& e : r.ended) EXPECT_GE(e.first, kT0);  // not ten years back
+}
+
+TEST(FlowClock, SmallReorderingIsOrdinaryTime) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  exchangeWithOneJumpedFrame(t, r, -59 * kSecond);  // merged captures, skewed
+  exchangeWithOneJumpedFrame(t, r, 59 * kSecond);
+  EXPECT_EQ(t.stats().clock_jumps_ahead + t.stats().clock_jumps_behind, 0u);
+}
+
+TEST(FlowClock, AClockSteppedAheadIsFollowed) {
+  // NTP steps the clock an hour ahead: every later packet agrees with the
+  // new time, so the second confirms it and the idle flow ends as it would.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0), r);
+  t.process(udp("10.0.0.3", 53000, "10.0.0.1", 53, kT0 + 3600 * kSecond), r);
+  EXPECT_TRUE(r.ended.empty());  // held: one frame proves nothing yet
+  t.process(udp("10.0.0.3", 53000, "10.0.0.1", 53, kT0 + 3600 * kSecond + 1000), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kIdleTimeout);
+  EXPECT_EQ(t.now(), kT0 + 3600 * kSecond + 1000);
+  EXPECT_EQ(t.stats().clock_jumps_ahead, 0u);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[1].pkts_fwd, 2u);
+  EXPECT_EQ(r.ended[1].first, kT0 + 3600 * kSecond);
+}
+
+TEST(FlowClock, AClockSteppedBackEndsTheOpenFlowsAndRestarts) {
+  // Files given out of time order (replay b.pcap after a.pcap, b an hour
+  // earlier), or NTP stepping back: the later capture's flows end as at the
+  // end of a capture, and the clock restarts at the earlier time.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0), r);
+  t.process(udp("10.0.0.1", 53, "10.0.0.2", 53000, kT0 + 1000), r);
+  const TimeUs b = kT0 - 3600 * kSecond;
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, b), r);
+  EXPECT_TRUE(r.ended.empty());
+  t.process(udp("10.0.0.1", 53, "10.0.0.2", 53000, b + 1000), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kShutdown);
+  EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[0].pkts_bwd, 2u);
+  EXPECT_EQ(t.stats().clock_steps_back, 1u);
+  EXPECT_EQ(t.now(), b + 1000);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[1].first, b);
+  EXPECT_EQ(r.ended[1].pkts_fwd + r.ended[1].pkts_bwd, 2u);
+}
+
+TEST(FlowClock, UndecodableFramesAreJudgedToo) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0), r);
+  t.passTime(kT0 + kTenYears, r);
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0 + 1000), r);
+  EXPECT_TRUE(r.ended.empty());
+  EXPECT_EQ(t.now(), kT0 + 1000);
+  EXPECT_EQ(t.stats().clock_jumps_ahead, 1u);
+}
+
+TEST(FlowClock, AHeldFrameAtTheEndOfInputIsTakenAtItsTime) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0), r);
+  t.process(udp("10.0.0.2", 53000, "10.0.0.1", 53, kT0 + 300 * kSecond), r);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kIdleTimeout);
+  EXPECT_EQ(r.ended[1].first, kT0 + 300 * kSecond);
+  EXPECT_EQ(r.packets, 2);
+}
+
+TEST(FlowClock, ZeroBoundBelievesEveryTime) {
+  FlowConfig c = config();
+  c.max_clock_jump_us = 0;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  exchangeWithOneJumpedFrame(t, r, kTenYears);
+  EXPECT_EQ(t.stats().clock_jumps_ahead, 0u);
+  EXPECT_EQ(r.ended.size(), 1u);  // the old behaviour: the jump expired the exchange
+}
+
+// RST outside the window (RFC 5961 section 3), with the client and server of
+// the close tests: after handshakeAndRequest the server has acknowledged the
+// client up to 1441, so a client RST must carry a sequence number in
+// [1441, 1441 + 2^30).
+
+TEST(FlowTableRst, ARstOutsideTheWindowIsCountedAndIgnored) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  handshakeAndRequest(t, r);
+  t.process(srv(kAck | kPsh, kT0 + 4000, 5001, 1441, 1000), r);
+  t.process(cli(kRst, kT0 + 5000, 1441u + (1u << 31), 0), r);  // spoofed, half the space away
+  t.process(cli(kRst | kAck, kT0 + 5500, 1000, 6001), r);      // behind what was acknowledged
+  EXPECT_EQ(t.stats().rst_out_of_window, 2u);
+  // The conversation goes on and closes cleanly, one flow.
+  t.process(cli(kAck, kT0 + 6000, 1441, 6001), r);
+  t.process(cli(kFin | kAck, kT0 + 7000, 1441, 6001), r);
+  t.process(srv(kFin | kAck, kT0 + 8000, 6001, 1442), r);
+  t.process(cli(kAck, kT0 + 9000, 1442, 6002), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kTcpFin);
+  EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[0].pkts_bwd, 11u);  // the RSTs are counted in it
+  EXPECT_EQ(r.started, 1);
+}
+
+TEST(FlowTableRst, ARstInsideTheWindowEndsTheFlow) {
+  for (const std::uint32_t seq : {1441u, 1441u + 70000u, 1441u + (1u << 30) - 1}) {
+    FlowTable<Ext> t(config());
+    Recorder r;
+    handshakeAndRequest(t, r);
+    t.process(srv(kAck, kT0 + 4000, 5001, 1441), r);
+    t.process(cli(kRst, kT0 + 5000, seq, 0), r);
+    t.advance(kT0 + 5000 + config().tcp_close_linger_us, r);
+    ASSERT_EQ(r.ended.size(), 1u) << seq;
+    EXPECT_EQ(r.ended[0].reason, EndReason::kTcpRst);
+    EXPECT_EQ(t.stats().rst_out_of_window, 0u);
+  }
+}
+
+TEST(FlowTableRst, TheWindowEdgeWrapsAround) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(cli(kSyn, kT0, 0xfffffff0u, 0), r);
+  t.process(srv(kSyn | kAck, kT0 + 1000, 5000, 0xfffffff1u), r);
+  t.process(cli(kRst, kT0 + 2000, 0xfffffff0u, 0), r);  // one behind: out
+  EXPECT_EQ(t.stats().rst_out_of_window, 1u);
+  t.process(cli(kRst, kT0 + 3000, 0x10u, 0), r);  // past the wrap, inside
+  t.advance(kT0 + 3000 + config().tcp_close_linger_us, r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kTcpRst);
+}
+
+TEST(FlowTableRst, ARstBeforeTheReceiverAcknowledgedAnythingCounts) {
+  // The SYN's answer is a RST, and a flow picked up mid-stream: no ACK from
+  // the receiver, no window known, any RST ends the flow as before.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(cli(kSyn, kT0, 1000, 0), r);
+  t.process(srv(kRst | kAck, kT0 + 100, 0, 1001), r);
+  t.process(srv(kAck | kPsh, kT0 + 200'000, 90000, 70000, 100), r);  // another, mid-stream
+  t.advance(kT0 + 150 + config().tcp_close_linger_us, r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kTcpRst);
+  t.process(cli(kRst, kT0 + 3 * kSecond, 12345, 0), r);
+  t.advance(kT0 + 3 * kSecond + config().tcp_close_linger_us, r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[1].reason, EndReason::kTcpRst);
+  EXPECT_EQ(t.stats().rst_out_of_window, 0u);
 }
 
 }  // namespace

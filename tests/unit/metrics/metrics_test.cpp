@@ -125,6 +125,10 @@ CaptureSample captureSample(std::string itf, unsigned thread, std::uint64_t base
   for (std::size_t i = 0; i < flow::kEndReasonCount; ++i) s.flows.ended[i] = base * (i + 10);
   s.flows.fragments_attributed = base * 4;
   s.flows.fragments_unattributed = base * 5;
+  s.flows.clock_jumps_ahead = base * 11;
+  s.flows.clock_jumps_behind = base * 12;
+  s.flows.clock_steps_back = base * 13;
+  s.flows.rst_out_of_window = base * 14;
   s.flows.active = static_cast<std::uint32_t>(base * 7);
   s.hosts.entries = static_cast<std::uint32_t>(base * 8);
   s.hosts.evicted = base * 9;
@@ -177,6 +181,12 @@ TEST(MetricsServer, CaptureSamplesAreSummedPerInterfaceAndHealthFlips) {
   EXPECT_EQ(
       sample(page, R"(edgesense_flow_fragments_total{interface="eth0",result="unattributed"})"),
       15);
+  EXPECT_EQ(sample(page, R"(edgesense_flow_clock_jumps_total{interface="eth0",direction="ahead"})"),
+            33);
+  EXPECT_EQ(
+      sample(page, R"(edgesense_flow_clock_jumps_total{interface="eth1",direction="behind"})"), 60);
+  EXPECT_EQ(sample(page, R"(edgesense_flow_clock_steps_back_total{interface="eth0"})"), 39);
+  EXPECT_EQ(sample(page, R"(edgesense_flow_tcp_rst_out_of_window_total{interface="eth1"})"), 70);
   EXPECT_EQ(sample(page, R"(edgesense_host_table_entries{interface="eth0"})"), 24);
   EXPECT_EQ(sample(page, R"(edgesense_host_table_evictions_total{interface="eth1"})"), 45);
   EXPECT_EQ(sample(page, "edgesense_pipeline_healthy"), 1);
