@@ -68,15 +68,16 @@ PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "IPv6-ICMP"}
 
 def check_truth(eve_path, truth_path):
     """Summed EVE counters per conversation, initiator first, equal the
-    generator's exact ones; and no record stands for a conversation the
-    generator did not make."""
+    generator's exact ones; each conversation the generator made is one flow
+    record (a tuple reused after an idle gap is several conversations); and no
+    record stands for a conversation the generator did not make."""
     truth = json.loads(truth_path.read_text())
     want = {}
     for c in truth["conversations"]:
         proto = PROTO_NAMES.get(c["proto"], str(c["proto"]))
         key = (proto, c["a"], c["a_port"], c["b"], c["b_port"], tuple(c["vlan"]))
-        w = want.setdefault(key, [0, 0, 0, 0])
-        for i, v in enumerate((c["pkts_ab"], c["pkts_ba"], c["bytes_ab"], c["bytes_ba"])):
+        w = want.setdefault(key, [0, 0, 0, 0, 0])
+        for i, v in enumerate((c["pkts_ab"], c["pkts_ba"], c["bytes_ab"], c["bytes_ba"], 1)):
             w[i] += v
     got = {}
     for line in eve_path.read_text().splitlines():
@@ -84,13 +85,14 @@ def check_truth(eve_path, truth_path):
         f = r["flow"]
         key = (r["proto"], r["src_ip"], r.get("src_port", 0), r["dest_ip"], r.get("dest_port", 0),
                tuple(r.get("vlan", [])))
-        g = got.setdefault(key, [0, 0, 0, 0])
-        for i, v in enumerate((f["pkts_toserver"], f["pkts_toclient"], f["bytes_toserver"], f["bytes_toclient"])):
+        g = got.setdefault(key, [0, 0, 0, 0, 0])
+        for i, v in enumerate((f["pkts_toserver"], f["pkts_toclient"], f["bytes_toserver"], f["bytes_toclient"], 1)):
             g[i] += v
     problems = []
     for key in sorted(set(want) | set(got)):
         if want.get(key) != got.get(key):
-            problems.append(f"conversation {key}: generator pkts/bytes {want.get(key)}, edgesense {got.get(key)}")
+            problems.append(f"conversation {key}: generator pkts/bytes/flows {want.get(key)}, "
+                            f"edgesense {got.get(key)}")
     return problems
 
 

@@ -665,6 +665,73 @@ GoldenCase idleGap(const fs::path& dir, int64_t base) {
   return c.finish();
 }
 
+/// Forwards to `out`, the `index`th frame (from 0) stamped `shift_ns` off.
+class JumpingSink final : public PacketSink {
+ public:
+  JumpingSink(PacketSink& out, uint64_t index, int64_t shift_ns)
+      : out_(out), index_(index), shift_ns_(shift_ns) {}
+  void append(int64_t ts_ns, std::span<const uint8_t> frame, uint32_t orig_len) override {
+    out_.append(seen_++ == index_ ? ts_ns + shift_ns_ : ts_ns, frame, orig_len);
+  }
+
+ private:
+  PacketSink& out_;
+  uint64_t index_;
+  int64_t shift_ns_;
+  uint64_t seen_ = 0;
+};
+
+GoldenCase clockJump(const fs::path& dir, int64_t base) {
+  CaseFile c(dir, "clock_jump");
+  constexpr int64_t kTenYears = 3652LL * 86400 * kSec;
+  // Frame 5 of the first connection (the request's first segment) ten years
+  // ahead; a DNS exchange's query ten years behind.
+  JumpingSink ahead(c.writer(), 4, kTenYears);
+  TcpSession web(ahead, flow(kClient4, 40140, kServer4, 80, base));
+  webFlow(web);
+  c.add(web);
+  JumpingSink behind(c.writer(), 0, -kTenYears);
+  UdpSession dns(behind, flow(kClient4, 53140, kDns4, 53, web.now() + 50 * kMs));
+  dnsExchange(dns, 0x4a4a, "example.org", kDnsTypeA, {"93.184.216.34"});
+  c.add(dns);
+  TcpSession after(c.writer(), flow(kClient4, 40141, kServer4, 80, dns.now() + 50 * kMs));
+  webFlow(after);
+  c.add(after);
+  c.info().notes =
+      "A web connection whose fifth frame is stamped ten years ahead, a DNS "
+      "exchange whose query is stamped ten years behind, then another web "
+      "connection: three flows, each with all its packets; the summary counts "
+      "one jump ahead and one behind.";
+  c.info().time_jumps = 2;  // after the frame ahead, and at the frame behind
+  return c.finish();
+}
+
+GoldenCase tcpRstOutOfWindow(const fs::path& dir, int64_t base) {
+  CaseFile c(dir, "tcp_rst_out_of_window");
+  TcpSession s(c.writer(), flow(kClient4, 40150, kServer4, 80, base));
+  s.handshake();
+  s.exchange(300, 3000);
+  s.wait(5 * kMs);
+  s.forgedReset(Direction::kToClient, 0x80000000u);  // half the sequence space off
+  s.wait(5 * kMs);
+  s.exchange(300, 3000);
+  s.wait(5 * kMs);
+  s.closeFin();
+  c.add(s);
+  TcpSession aborted(c.writer(), flow(kClient4, 40151, kServer4, 80, s.now() + 100 * kMs));
+  aborted.handshake();
+  aborted.exchange(200, 600);
+  aborted.wait(5 * kMs);
+  aborted.reset(Direction::kToClient);
+  c.add(aborted);
+  c.info().notes =
+      "A forged RST, as from the server with a sequence number half the sequence "
+      "space away from the server's next one, in the middle of a connection: "
+      "ignored, the connection goes on and closes with FINs, one flow (tcp_fin) "
+      "holding the RST. Then a genuine server RST ends a second connection (tcp_rst).";
+  return c.finish();
+}
+
 GoldenCase unknownLinktype(const fs::path& dir, int64_t base) {
   PcapWriterOptions options;
   options.link_type = kLinkTypeUser0;
@@ -747,6 +814,8 @@ const std::vector<std::pair<const char*, CaseFn>>& caseTable() {
       {"empty_file", emptyFile},
       {"oversized_caplen", oversizedCaplen},
       {"tcp_simultaneous_close", tcpSimultaneousClose},
+      {"clock_jump", clockJump},
+      {"tcp_rst_out_of_window", tcpRstOutOfWindow},
   };
   return table;
 }

@@ -30,6 +30,7 @@ struct GoldenCase {
   bool read_error = false;  // reading stops with an error (cut record, absurd caplen)
   bool well_formed = true;  // every readable record decodes cleanly in tshark
   bool has_expect = false;  // <name>.expect.json written: conversations are exact
+  uint64_t time_jumps = 0;  // records stamped out of time order on purpose
   std::vector<Conversation> conversations;  // in order of first packet
   std::vector<MalformedRecord> malformed;
   std::string notes;

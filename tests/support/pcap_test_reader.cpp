@@ -196,7 +196,7 @@ DecodedPacket decodePacket(int link_type, const Bytes& d, uint32_t orig_len) {
 }
 
 Conversation measureConversation(int link_type, const std::vector<ReadRecord>& records,
-                                 const Conversation& expected) {
+                                 const Conversation& expected, bool by_time) {
   Conversation got;
   got.proto = expected.proto;
   got.a = expected.a;
@@ -217,7 +217,7 @@ Conversation measureConversation(int link_type, const std::vector<ReadRecord>& r
       if (it == datagrams.end()) continue;  // orphan
       std::tie(sport, dport) = it->second;
     }
-    if (r.ts_ns < expected.first_ns || r.ts_ns > expected.last_ns) continue;
+    if (by_time && (r.ts_ns < expected.first_ns || r.ts_ns > expected.last_ns)) continue;
 
     Direction dir;
     if (p.src == expected.a && p.dst == expected.b && sport == expected.a_port &&

@@ -53,9 +53,10 @@ struct DecodedPacket {
 DecodedPacket decodePacket(int link_type, const Bytes& data, uint32_t orig_len);
 
 /// Sums the packets of `records` that belong to `expected` (same protocol, endpoints in
-/// either direction and VLAN list, within [first_ns, last_ns]); non-first fragments are
+/// either direction and VLAN list, within [first_ns, last_ns] unless `by_time` is false: a
+/// case with frames stamped off on purpose keeps its tuples apart); non-first fragments are
 /// joined to their datagram through the first fragment's (src, dst, id).
 Conversation measureConversation(int link_type, const std::vector<ReadRecord>& records,
-                                 const Conversation& expected);
+                                 const Conversation& expected, bool by_time = true);
 
 }  // namespace edgesense::testsupport

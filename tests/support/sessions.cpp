@@ -309,6 +309,11 @@ void TcpSession::reset(Direction from, bool with_ack) {
   segment(from, static_cast<uint8_t>(kTcpRst | (with_ack ? kTcpAck : 0)));
 }
 
+void TcpSession::forgedReset(Direction from, uint32_t seq_offset) {
+  queueSegment(from, now(), kTcpRst, side(from).next_seq + seq_offset, {});
+  flush();
+}
+
 // ---------------------------------------------------------------- UdpSession
 
 UdpSession::UdpSession(PacketSink& sink, FlowSpec spec)

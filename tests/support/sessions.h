@@ -154,6 +154,10 @@ class TcpSession final : public Session {
   void closeSimultaneous(Direction first = Direction::kToServer, bool lose_last_ack = false);
   /// RST (with ACK when `with_ack`) from `from`.
   void reset(Direction from, bool with_ack = true);
+  /// A RST as from `from` at now() whose sequence number is `seq_offset` past
+  /// that side's next one (a blind reset by a third party); the session's
+  /// state does not change, but the frame is counted in the conversation.
+  void forgedReset(Direction from, uint32_t seq_offset);
 
   uint32_t nextSeq(Direction dir) const { return side(dir).next_seq; }
   size_t maxSegmentPayload() const;
