@@ -70,7 +70,6 @@ class ReplayCli(unittest.TestCase):
             r = json.loads(line)
             self.assertEqual(r["event_type"], "flow")
             self.assertIn("features", r["edgesense"])
-            r.pop("edgesense")
             errors = list(validator.iter_errors(r))
             self.assertFalse(errors, errors[:1])
             pkts += r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"]
