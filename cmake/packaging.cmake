@@ -6,7 +6,8 @@
 #   /etc/edgesense/edgesense.yaml              (conffile: config/edgesense.yaml as generated)
 #   /etc/logrotate.d/edgesense                 (conffile)
 #   /usr/share/edgesense/models/{reel,attack,anomaly}
-#   /usr/share/doc/edgesense/                  (README and docs)
+#   /usr/share/doc/edgesense/                  (README, CHANGELOG.md, docs, Debian's copyright and changelog.gz)
+#   /usr/share/man/man1/edgesense.1.gz
 # The unit names /usr/bin/edgesense and /etc/edgesense, so another prefix
 # installs a binary the unit does not start. Try an install without root
 # into a staging tree: DESTDIR=/tmp/stage cmake --install build-package
@@ -35,7 +36,38 @@ install(FILES ${PROJECT_SOURCE_DIR}/models/runs.jsonl
   DESTINATION ${CMAKE_INSTALL_DATADIR}/edgesense/models)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/models/eval
   DESTINATION ${CMAKE_INSTALL_DATADIR}/edgesense/models)
-install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
+  DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/docs/eve.schema.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
+
+# Debian's documentation files: the machine-readable copyright file (DEP-5)
+# and the package's changelog, gzip -9n as Debian policy 12.7 asks. The
+# package is native (its version has no Debian revision: the project packages
+# itself), so the changelog is changelog.gz. Its top entry must be this
+# version: the version has one source, project(VERSION), and this checks the
+# changelog keeps up with it.
+set(edgesense_changelog ${PROJECT_SOURCE_DIR}/packaging/changelog)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${edgesense_changelog})
+file(STRINGS ${edgesense_changelog} edgesense_changelog_top LIMIT_COUNT 1)
+if(NOT edgesense_changelog_top MATCHES "^edgesense \\(${PROJECT_VERSION}\\) ")
+  message(FATAL_ERROR "packaging/changelog: the top entry is '${edgesense_changelog_top}', "
+    "not version ${PROJECT_VERSION} (project(VERSION) in CMakeLists.txt): add an entry")
+endif()
+file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/packaging)
+set(edgesense_manpage ${PROJECT_SOURCE_DIR}/packaging/edgesense.1)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${edgesense_manpage})
+foreach(gz changelog edgesense.1)
+  execute_process(COMMAND gzip -9n -c ${PROJECT_SOURCE_DIR}/packaging/${gz}
+    OUTPUT_FILE ${CMAKE_CURRENT_BINARY_DIR}/packaging/${gz}.gz
+    RESULT_VARIABLE edgesense_gzip_result)
+  if(NOT edgesense_gzip_result EQUAL 0)
+    message(FATAL_ERROR "gzip of packaging/${gz} failed: ${edgesense_gzip_result}")
+  endif()
+endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/copyright ${CMAKE_CURRENT_BINARY_DIR}/packaging/changelog.gz
+  DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/packaging/edgesense.1.gz
+  DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs
   FILES_MATCHING PATTERN "*.md")
 
@@ -48,7 +80,12 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME edgesense)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "edgesense")
-set(CPACK_PACKAGE_CONTACT "edgesense developers <edgesense@localhost>")
+# Debian's Maintainer field: who answers for the package. A distributor who
+# builds their own sets -DEDGESENSE_MAINTAINER="Name <address>".
+set(EDGESENSE_MAINTAINER "edgesense developers <edgesense@example.org>"
+  CACHE STRING "The package's Maintainer field")
+set(CPACK_PACKAGE_CONTACT "${EDGESENSE_MAINTAINER}")
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${EDGESENSE_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "packet-capture sensor that scores flows with trained models")
 # The body only: CPack puts the summary above it and indents it.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION

@@ -101,6 +101,7 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   const pipeline::RxStats& s = rx.stats();
   const flow::FlowTableStats& f = rx.flowStats();
   j.beginObject();
+  j.field("edgesense_version", EDGESENSE_VERSION);
   j.key("files").beginArray();
   for (const std::string& file : opts.files) j.value(file);
   j.endArray();

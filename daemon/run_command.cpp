@@ -1,5 +1,5 @@
-// `edgesense run -c FILE`: the live daemon. Builds the pipeline of the
-// design page (capture threads -> inference pool -> output thread), drops
+// `edgesense run -c FILE`: the live daemon. Builds the pipeline of
+// docs/design.md (capture threads -> inference pool -> output thread), drops
 // privileges once the capture handles are open, and serves until SIGTERM.
 
 #include <pthread.h>

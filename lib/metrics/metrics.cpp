@@ -29,10 +29,6 @@
 
 #include "metrics/drift.h"
 
-#ifndef EDGESENSE_VERSION
-#define EDGESENSE_VERSION "unknown"
-#endif
-
 namespace edgesense::metrics {
 namespace {
 

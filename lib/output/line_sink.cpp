@@ -3,8 +3,10 @@
 #include "output/line_sink.h"
 
 #include <syslog.h>
+#include <time.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -32,8 +34,18 @@ class FileSink final : public LineSink {
       }
     }
     if (fp_ == nullptr) return false;
-    return std::fwrite(line.data(), 1, line.size(), fp_) == line.size() &&
-           std::fputc('\n', fp_) != EOF;
+    if (std::fwrite(line.data(), 1, line.size(), fp_) != line.size() ||
+        std::fputc('\n', fp_) == EOF)
+      return false;
+    // Lines reach the file within a second while records keep coming, so
+    // a tail -f or a rotation sees them; an idle writer is flushed by the
+    // run watchdog (run_command.cpp) or at the end.
+    const std::int64_t now = coarseSeconds();
+    if (now != last_flush_) {
+      last_flush_ = now;
+      return std::fflush(fp_) == 0;
+    }
+    return true;
   }
   bool flush() override { return fp_ != nullptr && std::fflush(fp_) == 0; }
   void requestReopen() noexcept override { reopen_.store(true, std::memory_order_release); }
@@ -44,10 +56,16 @@ class FileSink final : public LineSink {
     fp_ = std::fopen(path_.c_str(), mode);
     if (fp_ == nullptr)
       throw std::runtime_error("EVE output " + path_ + ": " + std::strerror(errno));
-    // One write per 1 MiB rather than per record; a live sensor's watchdog
-    // flushes what is pending every few seconds (run_command.cpp).
+    // One write per 1 MiB (or per second, see write()) rather than per
+    // record; a live sensor's watchdog flushes an idle file (run_command.cpp).
     if (!buffer_) buffer_ = std::make_unique<char[]>(kBufferBytes);
     std::setvbuf(fp_, buffer_.get(), _IOFBF, kBufferBytes);
+  }
+
+  static std::int64_t coarseSeconds() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return ts.tv_sec;
   }
 
   static constexpr std::size_t kBufferBytes = 1 << 20;
@@ -55,6 +73,7 @@ class FileSink final : public LineSink {
   std::string path_;
   std::unique_ptr<char[]> buffer_;  // declared before fp_: outlives the stream
   std::FILE* fp_ = nullptr;
+  std::int64_t last_flush_ = coarseSeconds();
   std::atomic<bool> reopen_{false};
 };
 

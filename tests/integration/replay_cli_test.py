@@ -51,6 +51,13 @@ class ReplayCli(unittest.TestCase):
         replay(*args, "--summary", out)
         return json.loads(out.read_text())
 
+    def test_summary_names_the_version_of_the_binary_and_the_project(self):
+        version = subprocess.run([OPTS.edgesense, "--version"], capture_output=True, text=True,
+                                 check=True).stdout.split()[-1]
+        cmake = (Path(OPTS.root) / "CMakeLists.txt").read_text()
+        self.assertIn(f"project(edgesense VERSION {version} ", cmake)
+        self.assertEqual(self.summary(golden("udp_dns"))["edgesense_version"], version)
+
     def test_outputs_are_byte_identical_across_runs(self):
         for run in ("a", "b"):
             replay(self.sample, "--eve", self.dir / f"{run}.json", "--csv", self.dir / f"{run}.csv")
@@ -70,7 +77,6 @@ class ReplayCli(unittest.TestCase):
             r = json.loads(line)
             self.assertEqual(r["event_type"], "flow")
             self.assertIn("features", r["edgesense"])
-            r.pop("edgesense")
             errors = list(validator.iter_errors(r))
             self.assertFalse(errors, errors[:1])
             pkts += r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"]
