@@ -135,6 +135,12 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   j.field("interim_snapshots", f.ended[static_cast<std::size_t>(flow::EndReason::kActiveTimeout)]);
   j.field("peak_active", f.peak_active);
   j.field("rst_out_of_window", f.rst_out_of_window);
+  j.key("evicted_by_kind").beginObject();
+  j.field("half_open", f.evicted_half_open);
+  j.field("one_packet", f.evicted_one_packet);
+  j.field("closing", f.evicted_closing);
+  j.field("established", f.evicted_established);
+  j.endObject();
   j.endObject();
   // Packet times the flow clock did not believe (flows.max_clock_jump).
   j.key("clock").beginObject();
@@ -310,6 +316,7 @@ int runReplay(const ReplayOptions& opts) {
   if (opts.idle_timeout) {
     const decode::TimeUs t = micros(*opts.idle_timeout);
     cfg.flows.idle_timeout_us = cfg.flows.udp_idle_timeout_us = cfg.flows.icmp_idle_timeout_us = t;
+    cfg.flows.tcp_half_open_timeout_us = t;
   }
   if (opts.active_timeout) cfg.flows.active_timeout_us = micros(*opts.active_timeout);
   if (opts.max_flows) cfg.flows.max_flows = *opts.max_flows;

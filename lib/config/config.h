@@ -77,7 +77,8 @@ struct FlowsConfig {
   double host_short_window{};  // seconds
   double host_long_window{};   // seconds
   std::uint32_t fragment_slots{};
-  double max_clock_jump{};  // seconds; 0: every packet time is believed
+  double max_clock_jump{};         // seconds; 0: every packet time is believed
+  double tcp_half_open_timeout{};  // seconds
   friend bool operator==(const FlowsConfig&, const FlowsConfig&) = default;
 };
 

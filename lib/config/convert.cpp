@@ -31,6 +31,8 @@ flow::FlowConfig Config::toFlowConfig() const {
   f.tcp_close_linger_us = micros(flows.tcp_close_linger);
   f.fragment_slots = flows.fragment_slots;
   f.max_clock_jump_us = micros(flows.max_clock_jump);
+  // Never longer than the TCP idle timeout it shortens.
+  f.tcp_half_open_timeout_us = std::min(micros(flows.tcp_half_open_timeout), f.idle_timeout_us);
   return f;
 }
 

@@ -558,7 +558,9 @@ std::vector<Key> makeTable() {
             .min = 1,
             .max = 1 << 28,
             .doc = "Flows tracked per capture thread, in memory allocated once (about 1 KB a "
-                   "flow). When full, the least recently seen flow is evicted and counted."},
+                   "flow). When full, a flow is evicted and counted by kind: the least recently "
+                   "seen half-open TCP or one-packet flow first, then a closing TCP flow, an "
+                   "established one only when there is none."},
            EDGESENSE_FIELD(flows.max)),
       bind({.path = "flows.idle_timeout",
             .type = Type::kSeconds,
@@ -582,6 +584,15 @@ std::vector<Key> makeTable() {
             .max = 86400,
             .doc = "Idle timeout of ICMP flows and any other protocol; null: idle_timeout."},
            EDGESENSE_FIELD(flows.icmp_idle_timeout)),
+      bind({.path = "flows.tcp_half_open_timeout",
+            .type = Type::kSeconds,
+            .def = "30",
+            .min = 0.001,
+            .max = 86400,
+            .doc = "Idle timeout of a TCP flow whose handshake has not completed (both sides "
+                   "have not yet sent an ACK), as Suricata's new-flow timeout: a spoofed SYN's "
+                   "flow leaves the table soon. At most idle_timeout."},
+           EDGESENSE_FIELD(flows.tcp_half_open_timeout)),
       bind({.path = "flows.active_timeout",
             .type = Type::kSeconds,
             .def = "30",

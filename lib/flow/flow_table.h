@@ -65,6 +65,9 @@ struct FlowConfig {
   TimeUs icmp_idle_timeout_us = 120'000'000;  // ICMP and any other protocol
   TimeUs active_timeout_us = 30'000'000;      // 0: no interim snapshots
   TimeUs tcp_close_linger_us = 2'000'000;     // after RST, or FIN both ways
+  /// Idle timeout of a TCP flow until its handshake completes (Suricata's
+  /// new-flow timeout): a spoofed SYN's flow leaves the table soon.
+  TimeUs tcp_half_open_timeout_us = 30'000'000;
   std::uint32_t fragment_slots = 4096;
   TimeUs fragment_timeout_us = 30'000'000;
   /// A packet further than this ahead of or behind the clock is a suspect
@@ -82,6 +85,13 @@ struct FlowTableStats {
   std::uint64_t clock_steps_back = 0;    // the clock was re-based backwards
   TimeUs last_clock_jump_us = 0;         // the last lone packet's offset from the clock
   std::uint64_t rst_out_of_window = 0;   // RSTs ignored: sequence number outside the window
+  /// Flows evicted from the full table, by kind (they sum to
+  /// ended[kEvicted]), in the order they are chosen: TCP without a completed
+  /// handshake and other flows of one packet, closing TCP, the rest.
+  std::uint64_t evicted_half_open = 0;
+  std::uint64_t evicted_one_packet = 0;
+  std::uint64_t evicted_closing = 0;
+  std::uint64_t evicted_established = 0;
   std::uint32_t active = 0;
   std::uint32_t peak_active = 0;
 
@@ -109,6 +119,7 @@ struct Flow {
   EndReason close_reason = EndReason::kTcpFin;
   std::uint8_t fin_dirs = 0;   // bit per direction that sent FIN
   std::uint8_t fin_acked = 0;  // bit per direction whose FIN the other side ACKed
+  std::uint8_t ack_dirs = 0;   // bit per direction that sent an ACK (not with RST)
   std::uint8_t list = 0;       // which deadline list holds it
   bool dirty = false;          // packets since the last snapshot
   std::uint32_t window = 0;    // interim snapshots emitted so far
@@ -151,7 +162,13 @@ class FlowTable {
     std::uninitialized_fill_n(slots_.data(), slots, Slot{});
     for (std::uint32_t i = 0; i < capacity_; ++i) free_[i] = capacity_ - 1 - i;
     free_count_ = capacity_;
-    timeouts_ = {cfg.idle_timeout_us, cfg.udp_idle_timeout_us, cfg.icmp_idle_timeout_us, 0};
+    timeouts_ = {cfg.idle_timeout_us,
+                 cfg.udp_idle_timeout_us,
+                 cfg.icmp_idle_timeout_us,
+                 cfg.tcp_half_open_timeout_us,
+                 cfg.udp_idle_timeout_us,
+                 cfg.icmp_idle_timeout_us,
+                 0};
   }
 
   FlowTable(const FlowTable&) = delete;
@@ -364,13 +381,23 @@ class FlowTable {
       end(idx, pool_[idx].close_reason, obs);
     }
     for (;;) {
-      const std::uint32_t idx = oldest();
+      const std::uint32_t idx = oldestHead(0, kClosingList);
       if (idx == kNil) break;
       end(idx, EndReason::kShutdown, obs);
     }
   }
 
-  static constexpr std::uint8_t kTcpList = 0, kUdpList = 1, kOtherList = 2, kClosingList = 3;
+  /// The deadline lists. A flow starts on a new-flow list: TCP until its
+  /// handshake completes (both sides have sent an ACK: the SYN-ACK, and the
+  /// initiator's ACK of it), UDP and the others until their second packet.
+  /// It then moves to its protocol's list. The new-flow lists are what a full
+  /// table evicts first (evictionVictim()), and half-open TCP has its own
+  /// timeout.
+  static constexpr std::uint8_t kTcpList = 0, kUdpList = 1, kOtherList = 2;
+  static constexpr std::uint8_t kTcpHalfOpenList = 3, kUdpOnePacketList = 4,
+                                kOtherOnePacketList = 5;
+  static constexpr std::uint8_t kClosingList = 6;
+  static constexpr std::uint8_t kNewListOffset = kTcpHalfOpenList - kTcpList;
   static constexpr std::uint32_t kMaxTcpWindow = 1u << 30;  // 65535 << 14, RFC 7323
 
   struct Slot {
@@ -400,6 +427,10 @@ class FlowTable {
     if (proto == decode::ipproto::kTcp) return kTcpList;
     if (proto == decode::ipproto::kUdp) return kUdpList;
     return kOtherList;
+  }
+
+  static bool isNewList(std::uint8_t list) noexcept {
+    return list >= kTcpHalfOpenList && list < kClosingList;
   }
 
   std::uint32_t find(const FlowKey& key, std::uint32_t h) const noexcept {
@@ -457,12 +488,22 @@ class FlowTable {
     f.prev[link] = f.next[link] = kNil;
   }
 
-  /// The least recently seen flow across the timeout lists (closing flows,
-  /// being finished already, go first).
-  std::uint32_t oldest() const noexcept {
+  /// The flow a full table gives up: the least recently seen new flow
+  /// (half-open TCP, or a flow of one packet), else the closing flow nearest
+  /// its end (it waits only for a last ACK), else the least recently seen
+  /// flow. Under a flood of spoofed SYNs or one-packet probes, established
+  /// conversations stay, and closing ones keep their last packets.
+  std::uint32_t evictionVictim() const noexcept {
+    const std::uint32_t young = oldestHead(kTcpHalfOpenList, kClosingList);
+    if (young != kNil) return young;
     if (lists_[kClosingList].head != kNil) return lists_[kClosingList].head;
+    return oldestHead(kTcpList, kTcpHalfOpenList);
+  }
+
+  /// The least recently seen flow of lists [from, to).
+  std::uint32_t oldestHead(std::uint8_t from, std::uint8_t to) const noexcept {
     std::uint32_t best = kNil;
-    for (std::uint8_t l = 0; l < kClosingList; ++l) {
+    for (std::uint8_t l = from; l < to; ++l) {
       const std::uint32_t h = lists_[l].head;
       if (h != kNil && (best == kNil || pool_[h].last_ts < pool_[best].last_ts)) best = h;
     }
@@ -470,16 +511,31 @@ class FlowTable {
   }
 
   template <class Observer>
+  void evict(Observer& obs) noexcept {
+    const std::uint32_t idx = evictionVictim();
+    const std::uint8_t list = pool_[idx].list;
+    if (list == kTcpHalfOpenList)
+      ++stats_.evicted_half_open;
+    else if (isNewList(list))
+      ++stats_.evicted_one_packet;
+    else if (list == kClosingList)
+      ++stats_.evicted_closing;
+    else
+      ++stats_.evicted_established;
+    end(idx, EndReason::kEvicted, obs);
+  }
+
+  template <class Observer>
   std::uint32_t create(const FlowKey& key, std::uint32_t h, bool src_is_lo, const decode::Packet& p,
                        Observer& obs) noexcept {
-    if (free_count_ == 0) end(oldest(), EndReason::kEvicted, obs);
+    if (free_count_ == 0) evict(obs);
     const std::uint32_t idx = free_[--free_count_];
     FlowT& f = *std::construct_at(&pool_[idx]);
     f.key = key;
     f.hash32 = h;
     f.initiator_is_lo = src_is_lo;
     f.first_ts = f.last_ts = p.ts_us;
-    f.list = listFor(key.proto);
+    f.list = listFor(key.proto) + kNewListOffset;
     insertSlot(h, idx);
     pushBack(lists_[f.list], idx, 0);
     if (cfg_.active_timeout_us > 0) {
@@ -517,8 +573,14 @@ class FlowTable {
     f.dirty = true;
     // To the tail of its last-seen list, unless it is there already (a burst
     // of one flow's packets moves nothing). Closing flows keep their close
-    // deadline.
-    if (f.list != kClosingList && lists_[f.list].tail != idx) {
+    // deadline. A second packet makes a UDP or other flow established (TCP
+    // waits for its handshake: trackTcpClose()).
+    if ((f.list == kUdpOnePacketList || f.list == kOtherOnePacketList) &&
+        f.pkts[0] + f.pkts[1] > 1) {
+      unlink(lists_[f.list], idx, 0);
+      f.list -= kNewListOffset;
+      pushBack(lists_[f.list], idx, 0);
+    } else if (f.list != kClosingList && lists_[f.list].tail != idx) {
       unlink(lists_[f.list], idx, 0);
       pushBack(lists_[f.list], idx, 0);
     }
@@ -568,7 +630,17 @@ class FlowTable {
       f.fin_acked |= peer;
     }
     // A RST's ACK number is not trusted: it may be the forgery.
-    if ((p.tcp_flags & (kAck | kRst)) == kAck) f.last_ack[d] = p.tcp_ack;
+    if ((p.tcp_flags & (kAck | kRst)) == kAck) {
+      f.last_ack[d] = p.tcp_ack;
+      f.ack_dirs |= bit;
+      // Both sides acknowledged the other: the handshake is complete (or the
+      // flow was picked up mid-stream, both ways), and the flow established.
+      if (f.ack_dirs == 3 && f.list == kTcpHalfOpenList) {
+        unlink(lists_[kTcpHalfOpenList], idx, 0);
+        f.list = kTcpList;
+        pushBack(lists_[kTcpList], idx, 0);
+      }
+    }
     if (f.list == kClosingList) {
       if (f.close_reason == EndReason::kTcpFin && f.fin_acked == 3)
         end(idx, EndReason::kTcpFin, obs);
@@ -644,8 +716,10 @@ class FlowTable {
   HugeBuffer<Slot> slots_;
   std::uint32_t slot_mask_ = 0;
   std::unique_ptr<FragmentSlot[]> frags_;
-  std::array<List, 4> lists_{};  // tcp, udp, other (by last seen), closing (by deadline)
-  std::array<TimeUs, 4> timeouts_{};
+  /// tcp, udp, other; half-open tcp, one-packet udp, one-packet other (each by
+  /// last seen); closing (by deadline). See kTcpList.
+  std::array<List, kClosingList + 1> lists_{};
+  std::array<TimeUs, kClosingList + 1> timeouts_{};
   List active_{};  // by active-timeout deadline
   TimeUs now_ = 0;
   bool clock_set_ = false;  // a first time has been seen

@@ -34,6 +34,10 @@ constexpr MetricDef kMetrics[] = {
      "Interim records of long flows (active timeout); the flow goes on."},
     {"edgesense_flow_fragments_total", kCounter, "interface,result", "packets",
      "IPv4 later fragments, by whether their flow was found (attributed, unattributed)."},
+    {"edgesense_flow_evictions_total", kCounter, "interface,kind", "flows",
+     "Flows evicted from a full table, by kind, in the order they are chosen: half_open (TCP "
+     "without a completed handshake) and one_packet (other flows of one packet), closing (TCP "
+     "after RST or FIN both ways), established."},
     {"edgesense_flow_clock_jumps_total", kCounter, "interface,direction", "packets",
      "Packets stamped further than flows.max_clock_jump ahead of or behind the flow clock "
      "(direction ahead, behind) and not confirmed by the next packet: accounted at the clock's "

@@ -234,6 +234,10 @@ class SourceCollector final : public prometheus::Collectable {
       t.flows.clock_jumps_behind += s.flows.clock_jumps_behind;
       t.flows.clock_steps_back += s.flows.clock_steps_back;
       t.flows.rst_out_of_window += s.flows.rst_out_of_window;
+      t.flows.evicted_half_open += s.flows.evicted_half_open;
+      t.flows.evicted_one_packet += s.flows.evicted_one_packet;
+      t.flows.evicted_closing += s.flows.evicted_closing;
+      t.flows.evicted_established += s.flows.evicted_established;
       t.flows.active += s.flows.active;
       t.hosts.entries += s.hosts.entries;
       t.hosts.evicted += s.hosts.evicted;
@@ -263,6 +267,14 @@ class SourceCollector final : public prometheus::Collectable {
                {itf, {"result", "attributed"}});
       page.add("edgesense_flow_fragments_total", u(t.flows.fragments_unattributed),
                {itf, {"result", "unattributed"}});
+      page.add("edgesense_flow_evictions_total", u(t.flows.evicted_half_open),
+               {itf, {"kind", "half_open"}});
+      page.add("edgesense_flow_evictions_total", u(t.flows.evicted_one_packet),
+               {itf, {"kind", "one_packet"}});
+      page.add("edgesense_flow_evictions_total", u(t.flows.evicted_closing),
+               {itf, {"kind", "closing"}});
+      page.add("edgesense_flow_evictions_total", u(t.flows.evicted_established),
+               {itf, {"kind", "established"}});
       page.add("edgesense_flow_clock_jumps_total", u(t.flows.clock_jumps_ahead),
                {itf, {"direction", "ahead"}});
       page.add("edgesense_flow_clock_jumps_total", u(t.flows.clock_jumps_behind),

@@ -453,6 +453,7 @@ TEST(ConfigConvert, DefaultsMatchTheStagesOwn) {
   EXPECT_EQ(f.tcp_close_linger_us, own.tcp_close_linger_us);
   EXPECT_EQ(f.fragment_slots, own.fragment_slots);
   EXPECT_EQ(f.max_clock_jump_us, own.max_clock_jump_us);
+  EXPECT_EQ(f.tcp_half_open_timeout_us, own.tcp_half_open_timeout_us);
 
   const features::FeatureParams p = c.toFeatureParams();
   EXPECT_EQ(p.burst_gap_us, features::FeatureParams{}.burst_gap_us);

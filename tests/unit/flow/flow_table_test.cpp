@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 
+#include <string>
 #include <vector>
 
 namespace edgesense::flow {
@@ -669,6 +670,166 @@ TEST(FlowTableRst, ARstBeforeTheReceiverAcknowledgedAnythingCounts) {
   ASSERT_EQ(r.ended.size(), 2u);
   EXPECT_EQ(r.ended[1].reason, EndReason::kTcpRst);
   EXPECT_EQ(t.stats().rst_out_of_window, 0u);
+}
+
+// Half-open TCP flows and eviction by kind.
+
+TEST(FlowTableHalfOpen, ASynWithoutHandshakeEndsAfterTheHalfOpenTimeout) {
+  FlowTable<Ext> t(config());  // half-open 30 s, idle 120 s
+  Recorder r;
+  t.process(cli(kSyn, kT0, 1000, 0), r);  // no answer: a spoofed or lost SYN
+  t.process(seg("10.0.0.3", 6000, "10.0.0.1", 80, kSyn, kT0 + 1000, 7000, 0), r);
+  t.process(seg("10.0.0.1", 80, "10.0.0.3", 6000, kSyn | kAck, kT0 + 2000, 9000, 7001), r);
+  t.process(seg("10.0.0.3", 6000, "10.0.0.1", 80, kAck, kT0 + 3000, 7001, 9001), r);
+  t.advance(kT0 + 30 * kSecond, r);
+  EXPECT_TRUE(r.ended.empty());  // not past
+  t.advance(kT0 + 30 * kSecond + 1, r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kIdleTimeout);
+  EXPECT_EQ(r.ended[0].initiator_port, 5000);
+  // The completed handshake keeps the TCP idle timeout.
+  t.advance(kT0 + 3000 + 120 * kSecond, r);
+  EXPECT_EQ(r.ended.size(), 1u);
+  t.advance(kT0 + 3000 + 120 * kSecond + 1, r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[1].initiator_port, 6000);
+}
+
+TEST(FlowTableHalfOpen, ASynAckNeverAcknowledgedStaysHalfOpen) {
+  // A SYN flood at an open port: the server answers, the spoofed source never does.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(cli(kSyn, kT0, 1000, 0), r);
+  t.process(srv(kSyn | kAck, kT0 + 100, 5000, 1001), r);
+  t.process(srv(kSyn | kAck, kT0 + kSecond, 5000, 1001), r);  // retransmitted
+  t.advance(kT0 + 31 * kSecond + 1, r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kIdleTimeout);
+  EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[0].pkts_bwd, 3u);
+}
+
+TEST(FlowTableHalfOpen, TheTimeoutIsItsOwn) {
+  FlowConfig c = config();
+  c.tcp_half_open_timeout_us = 5 * kSecond;  // Zeek's tcp_SYN_timeout
+  FlowTable<Ext> t(c);
+  Recorder r;
+  t.process(cli(kSyn, kT0, 1000, 0), r);
+  t.advance(kT0 + 5 * kSecond + 1, r);
+  ASSERT_EQ(r.ended.size(), 1u);
+}
+
+/// A synthetic capture with known truth: `conversations` complete TCP
+/// connections (handshake, request, response, FIN both ways, 9 packets each)
+/// between 10.1.x.y and the server, their packets interleaved with a flood
+/// of spoofed SYNs (from 10.9.x.y, none answered) and one-packet UDP probes.
+struct FloodResult {
+  std::vector<Ended> ended;
+  FlowTableStats stats;
+};
+
+FloodResult replayFlood(std::uint32_t table, int conversations, int syns_per_step,
+                        int probes_per_step) {
+  FlowConfig c;
+  c.max_flows = table;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  TimeUs now = kT0;
+  int spoofed = 0;
+  auto flood = [&] {
+    for (int i = 0; i < syns_per_step; ++i, ++spoofed) {
+      const std::string src =
+          "10.9." + std::to_string((spoofed >> 8) & 255) + "." + std::to_string(spoofed & 255);
+      t.process(seg(src.c_str(), static_cast<std::uint16_t>(1024 + spoofed % 60000), "10.0.0.1", 80,
+                    kSyn, now += 10, 1, 0),
+                r);
+    }
+    for (int i = 0; i < probes_per_step; ++i, ++spoofed) {
+      const std::string src =
+          "10.8." + std::to_string((spoofed >> 8) & 255) + "." + std::to_string(spoofed & 255);
+      t.process(udp(src.c_str(), 5353, "10.0.0.1", 53, now += 10), r);
+    }
+  };
+  // Every connection opens first, then all go on step by step, so each is
+  // idle while the flood fills the table behind it.
+  std::vector<std::string> clients;
+  for (int k = 0; k < conversations; ++k)
+    clients.push_back("10.1." + std::to_string(k >> 8) + "." + std::to_string(k & 255));
+  const std::uint8_t kPa = kPsh | kAck, kFa = kFin | kAck;
+  struct Step {
+    bool from_client;
+    std::uint8_t flags;
+    std::uint32_t seq, ack, payload;
+  };
+  const Step steps[] = {
+      {true, kSyn, 100, 0, 0},    {false, kSyn | kAck, 500, 101, 0}, {true, kAck, 101, 501, 0},
+      {true, kPa, 101, 501, 200}, {false, kPa, 501, 301, 900},       {true, kAck, 301, 1401, 0},
+      {true, kFa, 301, 1401, 0},  {false, kFa, 1401, 302, 0},        {true, kAck, 302, 1402, 0}};
+  for (const Step& st : steps) {
+    // The handshakes go by without flood between their packets (a SYN
+    // flood beats a handshake in its own race too: that is a full table
+    // without emergency mode, and not what this measures).
+    const bool flooding = &st - steps >= 3;
+    for (int k = 0; k < conversations; ++k) {
+      const char* cl = clients[k].c_str();
+      const auto port = static_cast<std::uint16_t>(40000 + k);
+      now += 100;
+      t.process(st.from_client
+                    ? seg(cl, port, "10.0.0.1", 80, st.flags, now, st.seq, st.ack, st.payload)
+                    : seg("10.0.0.1", 80, cl, port, st.flags, now, st.seq, st.ack, st.payload),
+                r);
+      if (flooding) flood();
+    }
+  }
+  t.flushAll(r);
+  return {r.ended, t.stats()};
+}
+
+TEST(FlowTableEviction, AFloodOfHalfOpenAndOnePacketFlowsLeavesConversationsWhole) {
+  // 64 connections, each 9 packets; once they are established, 20 spoofed
+  // SYNs and 5 UDP probes after each of their packets, in a table of 256
+  // flows: 1,600 flood flows between two packets of one connection, which
+  // plain LRU eviction would have thrown out.
+  const FloodResult f = replayFlood(256, 64, 20, 5);
+  int whole = 0;
+  for (const Ended& e : f.ended) {
+    if (e.initiator_port >= 40000 && e.initiator_port < 40064) {
+      EXPECT_EQ(e.reason, EndReason::kTcpFin) << e.initiator_port;
+      EXPECT_EQ(e.pkts_fwd, 6u);
+      EXPECT_EQ(e.pkts_bwd, 3u);
+      ++whole;
+    }
+  }
+  EXPECT_EQ(whole, 64);
+  EXPECT_EQ(f.stats.created, 64u + 64 * 6 * 25);
+  EXPECT_EQ(f.stats.evicted_established, 0u);
+  EXPECT_EQ(f.stats.evicted_closing, 0u);
+  EXPECT_GT(f.stats.evicted_half_open, 0u);
+  EXPECT_GT(f.stats.evicted_one_packet, 0u);
+  EXPECT_EQ(f.stats.evicted_half_open + f.stats.evicted_one_packet,
+            f.stats.ended[static_cast<std::size_t>(EndReason::kEvicted)]);
+}
+
+TEST(FlowTableEviction, EstablishedFlowsGoOnlyWhenNothingElseIsLeft) {
+  // 64 answered UDP exchanges through a table of 32: once it is full of
+  // established flows, those go, least recently seen first, counted as such.
+  FlowConfig c;
+  c.max_flows = 32;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  for (int k = 0; k < 64; ++k) {
+    const std::string cl = "10.1.0." + std::to_string(k);
+    t.process(udp(cl.c_str(), 5000, "10.0.0.1", 53, kT0 + k * 1000), r);
+    t.process(udp("10.0.0.1", 53, cl.c_str(), 5000, kT0 + k * 1000 + 500), r);
+  }
+  t.process(udp("10.2.0.1", 5000, "10.0.0.1", 53, kT0 + kSecond), r);  // one packet
+  t.process(udp("10.2.0.2", 5000, "10.0.0.1", 53, kT0 + kSecond + 1), r);
+  EXPECT_EQ(t.stats().evicted_established, 33u);
+  EXPECT_EQ(t.stats().evicted_one_packet, 1u);  // the newer probe evicts the older
+  EXPECT_EQ(t.stats().evicted_half_open + t.stats().evicted_closing, 0u);
+  ASSERT_EQ(r.ended.size(), 34u);
+  EXPECT_EQ(r.ended[0].first, kT0);  // the least recently seen
+  EXPECT_EQ(r.ended[32].first, kT0 + 32 * 1000);
+  EXPECT_EQ(r.ended[33].first, kT0 + kSecond);
 }
 
 }  // namespace

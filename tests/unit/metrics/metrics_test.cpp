@@ -129,6 +129,9 @@ CaptureSample captureSample(std::string itf, unsigned thread, std::uint64_t base
   s.flows.clock_jumps_behind = base * 12;
   s.flows.clock_steps_back = base * 13;
   s.flows.rst_out_of_window = base * 14;
+  s.flows.evicted_half_open = base * 15;
+  s.flows.evicted_one_packet = base * 16;
+  s.flows.evicted_established = base * 17;
   s.flows.active = static_cast<std::uint32_t>(base * 7);
   s.hosts.entries = static_cast<std::uint32_t>(base * 8);
   s.hosts.evicted = base * 9;
@@ -187,6 +190,10 @@ TEST(MetricsServer, CaptureSamplesAreSummedPerInterfaceAndHealthFlips) {
       sample(page, R"(edgesense_flow_clock_jumps_total{interface="eth1",direction="behind"})"), 60);
   EXPECT_EQ(sample(page, R"(edgesense_flow_clock_steps_back_total{interface="eth0"})"), 39);
   EXPECT_EQ(sample(page, R"(edgesense_flow_tcp_rst_out_of_window_total{interface="eth1"})"), 70);
+  EXPECT_EQ(sample(page, R"(edgesense_flow_evictions_total{interface="eth0",kind="half_open"})"),
+            45);
+  EXPECT_EQ(sample(page, R"(edgesense_flow_evictions_total{interface="eth1",kind="established"})"),
+            85);
   EXPECT_EQ(sample(page, R"(edgesense_host_table_entries{interface="eth0"})"), 24);
   EXPECT_EQ(sample(page, R"(edgesense_host_table_evictions_total{interface="eth1"})"), 45);
   EXPECT_EQ(sample(page, "edgesense_pipeline_healthy"), 1);
