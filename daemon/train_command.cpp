@@ -685,6 +685,7 @@ std::string inputsJson(const train::Dataset& d) {
       }
       j.field("rows", s.rows);
       j.field("flows", s.flows);
+      if (s.weight != 1) j.field("weight", s.weight);
       if (!s.skipped.empty()) {
         j.key("skipped").beginObject();
         for (const auto& [why, n] : s.skipped) j.field(why, n);
@@ -764,7 +765,8 @@ int trainAll(const TrainOptions& opts) {
     throw TrainError(fmt::format("{} --pcap and {} --labels: each capture needs its labels file",
                                  opts.pcaps.size(), opts.labels.size()));
   }
-  if (opts.pcaps.empty() && opts.csvs.empty() && opts.cicflowmeter.empty()) {
+  if (opts.pcaps.empty() && opts.csvs.empty() && opts.cicflowmeter.empty() &&
+      opts.benign_pcaps.empty()) {
     throw TrainError("no input: give --pcap FILE --labels FILE, --csv FILE or --cicflowmeter FILE");
   }
   run.feature_names = parseFeatureList(opts.features);
@@ -792,6 +794,19 @@ int trainAll(const TrainOptions& opts) {
   }
 
   auto t0 = Clock::now();
+  // Benign captures first: --split-by-file keeps its last two inputs (the
+  // labelled ones) for validation and test, so these train.
+  if (!opts.benign_pcaps.empty()) {
+    const auto t_files = Clock::now();
+    std::size_t rows = 0, flows = 0;
+    for (const std::string& f : opts.benign_pcaps) {
+      train::addBenignCapture(run.data, f, rx_cfg, opts.benign_weight);
+      rows += run.data.sources.back().rows;
+      flows += run.data.sources.back().flows;
+    }
+    say("read {} benign capture(s): {} rows ({} flows), each row weighing {}, in {:.2f} s",
+        opts.benign_pcaps.size(), rows, flows, opts.benign_weight, secondsSince(t_files));
+  }
   for (std::size_t i = 0; i < opts.pcaps.size(); ++i) {
     say("reading {} with {}", opts.pcaps[i], opts.labels[i]);
     const auto t_file = Clock::now();
@@ -872,6 +887,14 @@ void addTrainCommand(CLI::App& app, TrainOptions& opts) {
                   "repeatable");
   cmd->add_option("--cicflowmeter", opts.cicflowmeter,
                   "CICFlowMeter CSV (CIC-IDS2017 / CSE-CIC-IDS2018 columns); repeatable");
+  cmd->add_option("--benign-pcap", opts.benign_pcaps,
+                  "Capture of real traffic with no attack and no reel (every flow benign, no "
+                  "labels file); repeatable")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--benign-weight", opts.benign_weight,
+                  "Training weight of each --benign-pcap row, times its class weight")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
   cmd->add_option("--label-column", opts.label_column,
                   "The flow CSV's label column: benign, reel, scan, dos, bruteforce or slowdos "
                   "per row")

@@ -98,24 +98,17 @@ bool passesReelGate(const FeatureVector& row, std::uint8_t proto) {
 
 // ---- captures ----
 
-void addCapture(Dataset& d, const std::string& pcap, const std::string& labels_file,
-                const pipeline::RxConfig& cfg) {
-  labels::LabelSet set;
-  try {
-    set = labels::LabelSet::load(labels_file);
-  } catch (const labels::LabelError& e) {
-    throw DatasetError(e.what());
-  }
+namespace {
+
+/// Every flow record of `pcap` as rows, labelled by `set` (empty: benign).
+void addCaptureRows(Dataset& d, const std::string& pcap, const labels::LabelSet& set,
+                    SourceInfo info, const pipeline::RxConfig& cfg) {
   std::unique_ptr<capture::PacketSource> source;
   try {
     source = capture::openFiles({pcap});
   } catch (const capture::CaptureError& e) {
     throw DatasetError(e.what());
   }
-  SourceInfo info = describe("pcap", pcap);
-  info.labels_path = labels_file;
-  info.labels_sha256 = model::sha256File(labels_file);
-
   Collect sink;
   {
     auto rx = std::make_unique<pipeline::RxLoop>(cfg, *source, sink);
@@ -135,6 +128,29 @@ void addCapture(Dataset& d, const std::string& pcap, const std::string& labels_f
   info.rows = sink.records.size();
   info.flows = group_of.size();
   d.sources.push_back(std::move(info));
+}
+
+}  // namespace
+
+void addCapture(Dataset& d, const std::string& pcap, const std::string& labels_file,
+                const pipeline::RxConfig& cfg) {
+  labels::LabelSet set;
+  try {
+    set = labels::LabelSet::load(labels_file);
+  } catch (const labels::LabelError& e) {
+    throw DatasetError(e.what());
+  }
+  SourceInfo info = describe("pcap", pcap);
+  info.labels_path = labels_file;
+  info.labels_sha256 = model::sha256File(labels_file);
+  addCaptureRows(d, pcap, set, std::move(info), cfg);
+}
+
+void addBenignCapture(Dataset& d, const std::string& pcap, const pipeline::RxConfig& cfg,
+                      double weight) {
+  SourceInfo info = describe("benign-pcap", pcap);
+  info.weight = weight;
+  addCaptureRows(d, pcap, labels::LabelSet{}, std::move(info), cfg);
 }
 
 // ---- replay's flow CSV ----

@@ -42,6 +42,9 @@ struct SourceInfo {
   std::string labels_sha256;
   std::size_t rows = 0;
   std::size_t flows = 0;
+  /// Each row's weight in training, beside its class weight (a benign
+  /// capture of real traffic may count more than a lab row; 1 otherwise).
+  double weight = 1;
   /// Rows left out, by reason (CICFlowMeter labels with no category here).
   std::map<std::string, std::size_t> skipped;
 };
@@ -77,6 +80,12 @@ ReelGate reelGate();
 /// pipeline emits (interim snapshots and final records), labelled.
 void addCapture(Dataset& d, const std::string& pcap, const std::string& labels_file,
                 const pipeline::RxConfig& cfg);
+
+/// A capture of real traffic known to hold no attack and no reel (such as
+/// application captures recorded on real networks): every flow benign, each
+/// row weighing `weight` in training.
+void addBenignCapture(Dataset& d, const std::string& pcap, const pipeline::RxConfig& cfg,
+                      double weight);
 
 /// A flow CSV from `replay --csv` plus `label_column` holding category names.
 void addFlowCsv(Dataset& d, const std::string& csv, const std::string& label_column);

@@ -92,6 +92,8 @@ HeadRows headRows(const Dataset& d, const std::vector<std::size_t>& columns, con
     }
     for (const std::size_t col : columns) h.x.push_back(static_cast<float>(d.rows[i][col]));
     h.y.push_back(y);
+    const bool sourced = i < d.file.size() && d.file[i] < d.sources.size();
+    h.w.push_back(static_cast<float>(sourced ? d.sources[d.file[i]].weight : 1.0));
     if (picked) picked->push_back(i);
   }
   return h;
@@ -122,7 +124,7 @@ XgbHeadResult trainXgbHead(const HeadRows& train, const HeadRows& validation, co
   r.class_weights = classWeights(train.y, k, o.max_class_weight);
   std::vector<float> weights(train.size()), train_labels(train.size());
   for (std::size_t i = 0; i < train.size(); ++i) {
-    weights[i] = static_cast<float>(r.class_weights[train.y[i]]);
+    weights[i] = static_cast<float>(r.class_weights[train.y[i]]) * (train.w.empty() ? 1.f : train.w[i]);
     train_labels[i] = static_cast<float>(train.y[i]);
   }
   std::vector<float> valid_labels(validation.y.begin(), validation.y.end());

@@ -20,11 +20,13 @@
 
 namespace edgesense::train {
 
-/// A part's rows in the head's terms: n x cols floats (NaN = missing) and a
-/// class index per row.
+/// A part's rows in the head's terms: n x cols floats (NaN = missing), a
+/// class index per row and the row's weight from its input (SourceInfo::
+/// weight; empty: all 1), which training multiplies into the class weight.
 struct HeadRows {
   std::vector<float> x;
   std::vector<std::uint32_t> y;
+  std::vector<float> w;
   std::size_t cols = 0;
   std::size_t size() const noexcept { return y.size(); }
 };

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -463,6 +464,37 @@ TEST(Dataset, CaptureRowsAreThePipelinesSnapshotsLabelled) {
   for (std::size_t k = 0; k < labels::kCategoryCount; ++k) EXPECT_GT(n[k], 0u) << k;
 }
 
+TEST(Dataset, BenignCaptureIsEveryFlowBenignAndCarriesItsWeightIntoTraining) {
+  const Captured& c = captured();
+  Dataset d;
+  addBenignCapture(d, c.pcap.string(), pipeline::RxConfig{}, 7.5);
+  addCapture(d, c.pcap.string(), c.labels.string(), pipeline::RxConfig{});
+  ASSERT_EQ(d.sources.size(), 2u);
+  EXPECT_EQ(d.sources[0].kind, "benign-pcap");
+  EXPECT_EQ(d.sources[0].weight, 7.5);
+  EXPECT_EQ(d.sources[1].weight, 1.0);
+  EXPECT_TRUE(d.sources[0].labels_path.empty());
+  // The same records as the labelled read, every one benign.
+  ASSERT_EQ(d.sources[0].rows, d.sources[1].rows);
+  ASSERT_EQ(d.sources[0].rows, c.data.size());
+  for (std::size_t i = 0; i < d.sources[0].rows; ++i) {
+    EXPECT_EQ(d.category[i], Category::kBenign) << i;
+    EXPECT_EQ(0, std::memcmp(d.rows[i].data(), c.data.rows[i].data(), sizeof d.rows[i])) << i;
+  }
+  // The attack head's rows carry each row's source weight.
+  const Split split = splitStratified(d, 1);
+  std::vector<std::size_t> picked;
+  const HeadRows tr = headRows(d, allColumns(), split, Part::kTrain, model::Task::kAttack, &picked);
+  ASSERT_EQ(tr.w.size(), tr.size());
+  std::size_t heavy = 0;
+  for (std::size_t r = 0; r < picked.size(); ++r) {
+    EXPECT_EQ(tr.w[r], d.file[picked[r]] == 0 ? 7.5f : 1.0f) << r;
+    heavy += d.file[picked[r]] == 0;
+  }
+  EXPECT_GT(heavy, 0u);
+  EXPECT_LT(heavy, tr.size());
+}
+
 TEST(XgbHead, TrainBundleLoadSamePredictionsAsTrainerAndPythonXgboost) {
   const Captured& c = captured();
   const Split split = splitStratified(c.data, 1);
@@ -650,7 +682,8 @@ TEST(TrainCli, BaselineFeatureSubsetAndCrossValidation) {
   // The naive baseline: bytes both ways, mean frame length, duration.
   const fs::path models = tmp.path() / "baseline";
   const CommandResult r = run(
-      tmp, "--pcap " + c.pcap.string() + " --labels " + c.labels.string() +
+      tmp, "--benign-pcap " + c.pcap.string() + " --benign-weight 3 --pcap " + c.pcap.string() +
+               " --labels " + c.labels.string() +
                " --head all --features duration,fwd_bytes,bwd_bytes,len_mean --folds 3 --grid " +
                grid.string() + " --early-stopping 5 --trees 20 --name baseline --out " +
                models.string());
@@ -665,7 +698,11 @@ TEST(TrainCli, BaselineFeatureSubsetAndCrossValidation) {
     const std::string training = b->trainingJson();
     EXPECT_NE(training.find("\"cross_validation\":{"), std::string::npos) << head << training;
     EXPECT_NE(training.find("\"sd\":"), std::string::npos) << head;
+    // The benign capture is an input of its own, with its weight.
+    EXPECT_NE(training.find("\"kind\":\"benign-pcap\""), std::string::npos) << head << training;
+    EXPECT_NE(training.find("\"weight\":3"), std::string::npos) << head;
   }
+  EXPECT_NE(r.err.find("read 1 benign capture(s)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("fold 3/3"), std::string::npos) << r.err;
 }
 
