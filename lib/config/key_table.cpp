@@ -668,6 +668,17 @@ std::vector<Key> makeTable() {
                    "at the clock's time. Keep it above the skew of merged captures; 0: believe "
                    "every time."},
            EDGESENSE_FIELD(flows.max_clock_jump)),
+      bind({.path = "flows.hash_seed",
+            .type = Type::kInt,
+            .def = "0",
+            .min = 0,
+            .max = 4294967295.0,
+            .doc = "Seed of the key that hashes flows, hosts and fragments into their tables, so "
+                   "nobody outside can choose packets whose keys collide. 0: a live sensor (run) "
+                   "draws a fresh 128-bit key from the kernel at start, and a replay uses a "
+                   "built-in seed. Any other value: that seed, in both. The key only places "
+                   "entries: records, flow ids and features are the same whatever it is."},
+           EDGESENSE_FIELD(flows.hash_seed)),
 
       section("inference",
               "Scoring: worker threads take flow snapshots from a bounded queue in batches and "
