@@ -194,9 +194,10 @@ int runDaemon(const RunOptions& opts) {
   // last.
   inference::ModelRegistry registry;
   registry.publish(models);
-  output::EveOutput out(std::move(lines),
-                        output::EveOutputOptions{cfg.alerts.flow_records, true,
-                                                 micros(cfg.alerts.aggregation_window)});
+  output::EveOutput out(
+      std::move(lines),
+      output::EveOutputOptions{cfg.alerts.flow_records, true, micros(cfg.alerts.aggregation_window),
+                               cfg.alerts.max_windows, cfg.alerts.max_alerted_flows});
   for (const inference::ShadowOverride& o : inference::shadowOverrides(model_source)) {
     spdlog::info("inference.shadow.{}: shadow bundle {} is used, not {}", model::taskName(o.head),
                  o.named.string(), o.ignored.string());

@@ -120,6 +120,8 @@ struct InferenceConfig {
 
 struct AlertsConfig {
   double aggregation_window{};  // seconds
+  std::uint32_t max_windows{};
+  std::uint32_t max_alerted_flows{};
   std::vector<AlertSink> sinks;
   bool flow_records{};
   friend bool operator==(const AlertsConfig&, const AlertsConfig&) = default;
