@@ -368,8 +368,10 @@ int runReplay(const ReplayOptions& opts) {
     std::vector<std::unique_ptr<output::LineSink>> lines;
     if (eve_lines) lines.push_back(std::move(eve_lines));
     scored_out = std::make_unique<output::EveOutput>(
-        std::move(lines), output::EveOutputOptions{!have_cfg || file_cfg.alerts.flow_records,
-                                                   !opts.no_features_in_eve, micros(alert_window)});
+        std::move(lines),
+        output::EveOutputOptions{!have_cfg || file_cfg.alerts.flow_records,
+                                 !opts.no_features_in_eve, micros(alert_window),
+                                 file_cfg.alerts.max_windows, file_cfg.alerts.max_alerted_flows});
     inference::PoolConfig pc = have_cfg ? file_cfg.toPoolConfig() : inference::PoolConfig{};
     pc.workers = workers;
     pc.batch_size = batch_size;

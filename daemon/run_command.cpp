@@ -25,6 +25,7 @@
 #include "capture/packet_source.h"
 #include "commands.h"
 #include "config/config.h"
+#include "flow/keyed_hash.h"
 #include "inference/pool.h"
 #include "inference/reloader.h"
 #include "logging.h"
@@ -193,9 +194,10 @@ int runDaemon(const RunOptions& opts) {
   // last.
   inference::ModelRegistry registry;
   registry.publish(models);
-  output::EveOutput out(std::move(lines),
-                        output::EveOutputOptions{cfg.alerts.flow_records, true,
-                                                 micros(cfg.alerts.aggregation_window)});
+  output::EveOutput out(
+      std::move(lines),
+      output::EveOutputOptions{cfg.alerts.flow_records, true, micros(cfg.alerts.aggregation_window),
+                               cfg.alerts.max_windows, cfg.alerts.max_alerted_flows});
   for (const inference::ShadowOverride& o : inference::shadowOverrides(model_source)) {
     spdlog::info("inference.shadow.{}: shadow bundle {} is used, not {}", model::taskName(o.head),
                  o.named.string(), o.ignored.string());
@@ -208,6 +210,17 @@ int runDaemon(const RunOptions& opts) {
           spdlog::info("models reloaded (generation {})", set->generation);
         }
       });
+  // The table hash key: a fresh one per process unless a seed is set, so
+  // nobody outside can learn which packets would collide in the tables.
+  flow::HashKey hash_key = cfg.hashKey();
+  if (cfg.flows.hash_seed == 0) {
+    const std::optional<flow::HashKey> drawn = flow::HashKey::random();
+    if (!drawn) {
+      spdlog::error("flows.hash_seed: no random key from getrandom(): {}", std::strerror(errno));
+      return 1;
+    }
+    hash_key = *drawn;
+  }
   std::optional<inference::InferencePool> pool;
   std::optional<SharedSubmit> shared;
   std::optional<Watchdog> watchdog;
@@ -240,6 +253,7 @@ int runDaemon(const RunOptions& opts) {
   rx_cfg.flows = cfg.toFlowConfig();
   rx_cfg.features = cfg.toFeatureParams();
   rx_cfg.hosts = cfg.toHostTableConfig();
+  rx_cfg.flows.hash_key = rx_cfg.hosts.hash_key = hash_key;
   // A quiet read moves the flow tables to the wall clock, kept a little
   // behind it: a packet stamped just before the read gave up may not have
   // been handed over yet (a busy machine, a kernel block not yet retired),

@@ -22,7 +22,8 @@
 
 namespace edgesense::flow {
 struct FlowConfig;
-}
+struct HashKey;
+}  // namespace edgesense::flow
 namespace edgesense::features {
 struct FeatureParams;
 struct HostTableConfig;
@@ -79,6 +80,7 @@ struct FlowsConfig {
   std::uint32_t fragment_slots{};
   double max_clock_jump{};         // seconds; 0: every packet time is believed
   double tcp_half_open_timeout{};  // seconds
+  std::uint64_t hash_seed{};       // 0: random in `run`, the built-in seed in replay
   friend bool operator==(const FlowsConfig&, const FlowsConfig&) = default;
 };
 
@@ -118,6 +120,8 @@ struct InferenceConfig {
 
 struct AlertsConfig {
   double aggregation_window{};  // seconds
+  std::uint32_t max_windows{};
+  std::uint32_t max_alerted_flows{};
   std::vector<AlertSink> sinks;
   bool flow_records{};
   friend bool operator==(const AlertsConfig&, const AlertsConfig&) = default;
@@ -159,6 +163,9 @@ struct Config {
   flow::FlowConfig toFlowConfig() const;
   features::FeatureParams toFeatureParams() const;
   features::HostTableConfig toHostTableConfig() const;
+  /// The table hash key of flows.hash_seed; for seed 0 the built-in one (a
+  /// live sensor replaces it with a random key: see flows.hash_seed).
+  flow::HashKey hashKey() const;
   capture::LiveOptions toLiveOptions(const std::string& interface) const;
   /// Workers, batching, queue, reel gate and threshold overrides; whether a
   /// full queue drops or waits is the caller's (live or replay).

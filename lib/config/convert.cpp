@@ -33,7 +33,12 @@ flow::FlowConfig Config::toFlowConfig() const {
   f.max_clock_jump_us = micros(flows.max_clock_jump);
   // Never longer than the TCP idle timeout it shortens.
   f.tcp_half_open_timeout_us = std::min(micros(flows.tcp_half_open_timeout), f.idle_timeout_us);
+  f.hash_key = hashKey();
   return f;
+}
+
+flow::HashKey Config::hashKey() const {
+  return flows.hash_seed != 0 ? flow::HashKey::fromSeed(flows.hash_seed) : flow::kDefaultHashKey;
 }
 
 features::FeatureParams Config::toFeatureParams() const {
@@ -48,6 +53,7 @@ features::HostTableConfig Config::toHostTableConfig() const {
   h.max_hosts = flows.host_table_size;
   h.short_window_us = micros(flows.host_short_window);
   h.long_window_us = micros(flows.host_long_window);
+  h.hash_key = hashKey();
   return h;
 }
 

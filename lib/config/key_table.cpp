@@ -668,6 +668,17 @@ std::vector<Key> makeTable() {
                    "at the clock's time. Keep it above the skew of merged captures; 0: believe "
                    "every time."},
            EDGESENSE_FIELD(flows.max_clock_jump)),
+      bind({.path = "flows.hash_seed",
+            .type = Type::kInt,
+            .def = "0",
+            .min = 0,
+            .max = 4294967295.0,
+            .doc = "Seed of the key that hashes flows, hosts and fragments into their tables, so "
+                   "nobody outside can choose packets whose keys collide. 0: a live sensor (run) "
+                   "draws a fresh 128-bit key from the kernel at start, and a replay uses a "
+                   "built-in seed. Any other value: that seed, in both. The key only places "
+                   "entries: records, flow ids and features are the same whatever it is."},
+           EDGESENSE_FIELD(flows.hash_seed)),
 
       section("inference",
               "Scoring: worker threads take flow snapshots from a bounded queue in batches and "
@@ -788,6 +799,24 @@ std::vector<Key> makeTable() {
             .doc = "Per source and class, the first alert goes out at once; the rest within this "
                    "many seconds become one follow-up record with their count."},
            EDGESENSE_FIELD(alerts.aggregation_window)),
+      bind({.path = "alerts.max_windows",
+            .type = Type::kInt,
+            .def = "16384",
+            .min = 1,
+            .max = 1 << 24,
+            .doc = "Aggregation windows open at once (one per address and class; the address may "
+                   "be spoofed, about 1.5 KiB each). A new one past this closes the oldest early, "
+                   "counted; its follow-up still carries its exact count."},
+           EDGESENSE_FIELD(alerts.max_windows)),
+      bind({.path = "alerts.max_alerted_flows",
+            .type = Type::kInt,
+            .def = "65536",
+            .min = 1,
+            .max = 1 << 24,
+            .doc = "Flows remembered as having alerted until their final record, which says so "
+                   "(flow.alerted). Past this the least recently alerted is forgotten, counted: a "
+                   "flow whose final record was dropped would otherwise stay for good."},
+           EDGESENSE_FIELD(alerts.max_alerted_flows)),
       bind({.path = "alerts.sinks",
             .type = Type::kSinks,
             .def = "[{file: /var/log/edgesense/eve.json}]",

@@ -176,7 +176,7 @@ void FeatureExtractor::emit(const FeatureFlow& f, flow::EndReason reason,
                             decode::TimeUs report_ts) noexcept {
   FlowRecord& r = record_;
   const std::uint64_t id =
-      flow::hashKey(f.key) ^ static_cast<std::uint64_t>(f.first_ts) * 0x9e3779b97f4a7c15ULL;
+      flow::flowIdHash(f.key) ^ static_cast<std::uint64_t>(f.first_ts) * 0x9e3779b97f4a7c15ULL;
   r.flow_id = id & ((1ULL << 53) - 1);  // exact in every JSON reader
   r.src = f.initiatorAddr();
   r.dst = f.responderAddr();

@@ -24,10 +24,19 @@ std::uint64_t mix(std::uint64_t h) noexcept {
   return h ^ (h >> 33);
 }
 
-std::uint64_t hashAddress(const IpAddress& a) noexcept {
+/// The unkeyed hash of an address, for the distinct-count bitmaps only: a
+/// feature value must not depend on the table key.
+std::uint64_t sketchHash(const IpAddress& a) noexcept {
   std::uint64_t w[2];
   std::memcpy(w, a.bytes.data(), 16);
   return mix(w[0] ^ mix(w[1]));
+}
+
+/// The keyed hash that places a host in the slots (see flow/keyed_hash.h).
+std::uint32_t slotHash(const IpAddress& a, const flow::HashKey& key) noexcept {
+  std::uint64_t w[2];
+  std::memcpy(w, a.bytes.data(), 16);
+  return static_cast<std::uint32_t>(flow::sipHashWords(key, w));
 }
 
 /// Linear counting: the distinct-count estimate for a 256-bit bitmap with
@@ -186,7 +195,7 @@ void HostTable::evictOldest() noexcept {
 }
 
 HostTable::Host* HostTable::lookup(const IpAddress& addr, TimeUs ts, bool create) noexcept {
-  const auto h = static_cast<std::uint32_t>(hashAddress(addr));
+  const std::uint32_t h = slotHash(addr, cfg_.hash_key);
   std::uint32_t i = h & slot_mask_;
   for (; slots_[i].idx != kNil; i = (i + 1) & slot_mask_) {
     if (slots_[i].hash != h) continue;
@@ -222,8 +231,8 @@ HostContext HostTable::onFlowStart(const IpAddress& src, const IpAddress& dst, s
                                    std::uint8_t proto, TimeUs ts) noexcept {
   const TimeUs lengths[2] = {cfg_.short_window_us, cfg_.long_window_us};
   const std::uint64_t port_hash = mix(std::uint64_t{proto} << 16 | dport);
-  const std::uint64_t dst_hash = hashAddress(dst);
-  const std::uint64_t src_hash = hashAddress(src);
+  const std::uint64_t dst_hash = sketchHash(dst);
+  const std::uint64_t src_hash = sketchHash(src);
   constexpr auto at = [](Feature f) { return index(f) - index(kFirstHostFeature); };
   static constexpr Feature kSrcFlows[2] = {Feature::kSrcFlows10s, Feature::kSrcFlows60s};
   static constexpr Feature kSrcPorts[2] = {Feature::kSrcDstPorts10s, Feature::kSrcDstPorts60s};

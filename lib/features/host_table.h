@@ -24,6 +24,7 @@
 #include "decode/packet.h"
 #include "features/schema.h"
 #include "flow/huge_buffer.h"
+#include "flow/keyed_hash.h"
 
 namespace edgesense::features {
 
@@ -34,6 +35,10 @@ struct HostTableConfig {
   std::uint32_t max_hosts = 32768;
   TimeUs short_window_us = 10'000'000;
   TimeUs long_window_us = 60'000'000;
+  /// Keys the hash of the host slots (flows.hash_seed, as the flow table).
+  /// The distinct-count bitmaps hash unkeyed: the features must not depend
+  /// on the key.
+  flow::HashKey hash_key = flow::kDefaultHashKey;
 };
 
 struct HostTableStats {

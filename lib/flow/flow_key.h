@@ -1,13 +1,15 @@
 #pragma once
 /// FlowKey: the canonical, direction-neutral identity of a bidirectional flow
-/// (addresses, ports, protocol, VLAN tags). Both directions of a conversation
-/// map to the same key; which side initiated is kept in the flow, not here.
+/// (addresses, ports, protocol, IP version, VLAN tags). Both directions of a
+/// conversation map to the same key; which side initiated is kept in the
+/// flow, not here.
 
 #include <bit>
 #include <cstdint>
 #include <cstring>
 
 #include "decode/packet.h"
+#include "flow/keyed_hash.h"
 
 namespace edgesense::flow {
 
@@ -22,7 +24,10 @@ struct alignas(8) FlowKey {
   std::uint16_t vlan_outer = 0;
   std::uint16_t vlan_inner = 0;
   std::uint8_t proto = 0;
-  std::uint8_t pad_[7] = {};  // zeroed so the key compares as six words
+  /// 4 or 6. IPv4 addresses are stored IPv4-mapped, so without it an IPv6
+  /// packet between ::ffff:a.b.c.d addresses would join an IPv4 flow.
+  std::uint8_t ip_version = 0;
+  std::uint8_t pad_[6] = {};  // zeroed so the key compares as six words
 
   std::uint64_t word(int i) const noexcept {
     std::uint64_t w;
@@ -67,24 +72,37 @@ inline FlowKey makeKey(const decode::Packet& p, bool& src_is_lo) noexcept {
       src_is_lo ? d0 : s0,
       src_is_lo ? d1 : s1,
       lo_port | hi_port << 16 | std::uint64_t{p.vlan[0]} << 32 | std::uint64_t{p.vlan[1]} << 48,
-      p.proto};
+      p.proto | std::uint64_t{p.ip_version} << 8};
   static_assert(std::endian::native == std::endian::little, "FlowKey words assume little endian");
   FlowKey k;
   std::memcpy(&k, words, sizeof words);
   return k;
 }
 
-/// 64-bit hash of the key; fixed, so flow ids are stable across runs. The
-/// words are multiplied independently (they pipeline) and then mixed
-/// (the murmur3 finalizer) so every input bit reaches every output bit.
-inline std::uint64_t hashKey(const FlowKey& k) noexcept {
+/// The table hash of a key: SipHash-1-3 of its six words under the
+/// process's key, so the bucket a flow lands in cannot be chosen from
+/// outside (see keyed_hash.h).
+inline std::uint64_t hashKey(const FlowKey& k, const HashKey& key) noexcept {
+  const std::uint64_t words[6] = {k.word(0), k.word(1), k.word(2), k.word(3), k.word(4), k.word(5)};
+  return sipHashWords(key, words);
+}
+
+/// The unkeyed hash behind flow_id: fixed, so a flow's id is the same
+/// whatever the table key, run after run and sensor to sensor. Never used to
+/// place anything in a table. It covers the addresses, ports, VLAN tags and
+/// protocol, not the IP version, so ids are what they were before the
+/// version joined the key (the addresses already tell IPv4 from IPv6, bar
+/// IPv6 between IPv4-mapped addresses). The words are multiplied
+/// independently (they pipeline) and then mixed (the murmur3 finalizer) so
+/// every input bit reaches every output bit.
+inline std::uint64_t flowIdHash(const FlowKey& k) noexcept {
   auto rotl = [](std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); };
   std::uint64_t h = k.word(0) * 0x9e3779b97f4a7c15ULL;
   h ^= rotl(k.word(1) * 0xc2b2ae3d27d4eb4fULL, 13);
   h ^= rotl(k.word(2) * 0x165667b19e3779f9ULL, 23);
   h ^= rotl(k.word(3) * 0xd6e8feb86659fd93ULL, 37);
   h ^= rotl(k.word(4) * 0xff51afd7ed558ccdULL, 47);
-  h ^= rotl(k.word(5) * 0x94d049bb133111ebULL, 53);
+  h ^= rotl((k.word(5) & 0xff) * 0x94d049bb133111ebULL, 53);
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;

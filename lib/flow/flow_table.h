@@ -73,6 +73,10 @@ struct FlowConfig {
   /// A packet further than this ahead of or behind the clock is a suspect
   /// time: see resolveHeld(). 0: every packet time is believed.
   TimeUs max_clock_jump_us = 60'000'000;
+  /// Keys the hash of the flow slots and fragment slots (flows.hash_seed).
+  /// Which slot a flow takes never shows in the output: lists, not slots,
+  /// order the flows, so any key gives the same records.
+  HashKey hash_key = kDefaultHashKey;
 };
 
 struct FlowTableStats {
@@ -186,9 +190,9 @@ class FlowTable {
     bool src_is_lo = false;
   };
 
-  static void prepare(const decode::Packet& p, Lookup& l) noexcept {
+  void prepare(const decode::Packet& p, Lookup& l) const noexcept {
     l.key = makeKey(p, l.src_is_lo);
-    l.hash = static_cast<std::uint32_t>(hashKey(l.key));
+    l.hash = static_cast<std::uint32_t>(hashKey(l.key, cfg_.hash_key));
   }
 
   /// Prefetch, stage 1: the hash slot the lookup will probe first.
@@ -679,7 +683,8 @@ class FlowTable {
     k.lo_port = static_cast<std::uint16_t>(id >> 16);
     k.hi_port = static_cast<std::uint16_t>(id);
     k.proto = proto;
-    return static_cast<std::uint32_t>(hashKey(k) % std::max<std::uint32_t>(cfg_.fragment_slots, 1));
+    return static_cast<std::uint32_t>(hashKey(k, cfg_.hash_key) %
+                                      std::max<std::uint32_t>(cfg_.fragment_slots, 1));
   }
 
   void rememberFragment(const decode::Packet& p, std::uint32_t idx) noexcept {

@@ -80,6 +80,12 @@ constexpr MetricDef kMetrics[] = {
      "Alerts counted into their aggregation window's follow-up instead of written."},
     {"edgesense_alerts_follow_ups_total", kCounter, "", "records",
      "Follow-up records written for aggregation windows with suppressed alerts."},
+    {"edgesense_alerts_windows_evicted_total", kCounter, "", "windows",
+     "Aggregation windows closed early because alerts.max_windows were open; each still writes "
+     "its follow-up with its exact count."},
+    {"edgesense_alerts_alerted_flows_evicted_total", kCounter, "", "flows",
+     "Flows forgotten as having alerted because alerts.max_alerted_flows were remembered: their "
+     "final records say alerted false."},
     {"edgesense_alerts_explained_total", kCounter, "", "alerts",
      "Alert records given an explanation (top features) as they were written; suppressed alerts "
      "are never explained."},

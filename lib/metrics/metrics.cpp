@@ -170,6 +170,10 @@ class SourceCollector final : public prometheus::Collectable {
                u(o.suppressed.load(std::memory_order_relaxed)));
       page.add("edgesense_alerts_follow_ups_total",
                u(o.follow_ups.load(std::memory_order_relaxed)));
+      page.add("edgesense_alerts_windows_evicted_total",
+               u(o.windows_evicted.load(std::memory_order_relaxed)));
+      page.add("edgesense_alerts_alerted_flows_evicted_total",
+               u(o.alerted_flows_evicted.load(std::memory_order_relaxed)));
       page.add("edgesense_alerts_explained_total",
                u(o.explanations.load(std::memory_order_relaxed)));
       page.add("edgesense_output_flow_records_total",

@@ -90,33 +90,46 @@ bool AlertAggregator::onAlert(const decode::IpAddress& address, std::string_view
     it->second.last = record;
     return false;
   }
+  if (open_.size() >= max_windows_) {
+    // The oldest window opened first, and its end is the first in ends_.
+    close(ends_.front().second, clock_, evicted_follow_ups_);
+    ends_.pop_front();
+    ++evicted_;
+  }
   open_.emplace(key, Window{clock_, 0, {}});
   ends_.emplace_back(clock_ + window_us_, std::move(key));
   return true;
 }
 
-void AlertAggregator::close(const Key& key, std::vector<FollowUp>& out) {
+void AlertAggregator::close(const Key& key, decode::TimeUs end, std::vector<FollowUp>& out) {
   auto it = open_.find(key);
   if (it == open_.end()) return;
   if (it->second.suppressed > 0) {
-    out.push_back({std::move(it->second.last), key.class_name, it->second.suppressed,
-                   it->second.start, it->second.start + window_us_});
+    out.push_back(
+        {std::move(it->second.last), key.class_name, it->second.suppressed, it->second.start, end});
   }
   open_.erase(it);
 }
 
+void AlertAggregator::takeEvicted(std::vector<FollowUp>& out) {
+  for (FollowUp& f : evicted_follow_ups_) out.push_back(std::move(f));
+  evicted_follow_ups_.clear();
+}
+
 void AlertAggregator::expire(decode::TimeUs ts, std::vector<FollowUp>& out) {
   if (ts > clock_) clock_ = ts;
+  takeEvicted(out);
   // Windows open in clock order, so their ends are in order too.
   while (!ends_.empty() && ends_.front().first <= clock_) {
-    close(ends_.front().second, out);
+    close(ends_.front().second, ends_.front().first, out);
     ends_.pop_front();
   }
 }
 
 void AlertAggregator::flushAll(std::vector<FollowUp>& out) {
+  takeEvicted(out);
   while (!ends_.empty()) {
-    close(ends_.front().second, out);
+    close(ends_.front().second, ends_.front().first, out);
     ends_.pop_front();
   }
 }

@@ -8,6 +8,11 @@
 /// the window ends one follow-up record carries the exact count. Time is the
 /// records' packet time, so replays aggregate the same way every time. Owned
 /// and called by the output thread only.
+///
+/// The address may be spoofed, so the open windows are capped: a new one
+/// past the cap first closes the oldest, whose follow-up (if it suppressed
+/// anything) still carries its exact count, over the window it had when
+/// closed; it comes out with the next expire() or flushAll().
 
 #include <cstdint>
 #include <deque>
@@ -57,7 +62,10 @@ struct FollowUp {
 
 class AlertAggregator {
  public:
-  explicit AlertAggregator(decode::TimeUs window_us) : window_us_(window_us) {}
+  static constexpr std::size_t kDefaultMaxWindows = 16384;
+
+  explicit AlertAggregator(decode::TimeUs window_us, std::size_t max_windows = kDefaultMaxWindows)
+      : window_us_(window_us), max_windows_(max_windows > 0 ? max_windows : 1) {}
 
   /// An alert of `class_name` for `address` at packet time ts. True: write
   /// it now; false: it was counted into the open window.
@@ -68,6 +76,10 @@ class AlertAggregator {
   void expire(decode::TimeUs ts, std::vector<FollowUp>& out);
   /// Closes every window (shutdown).
   void flushAll(std::vector<FollowUp>& out);
+
+  std::size_t openWindows() const noexcept { return open_.size(); }
+  /// Windows closed early to make room for a new one.
+  std::uint64_t evicted() const noexcept { return evicted_; }
 
  private:
   struct Key {
@@ -84,10 +96,16 @@ class AlertAggregator {
     inference::ScoredRecord last;
   };
 
-  void close(const Key& key, std::vector<FollowUp>& out);
+  /// Closes the window of `key`; `end` is when it ends (its full length,
+  /// or the eviction time).
+  void close(const Key& key, decode::TimeUs end, std::vector<FollowUp>& out);
+  void takeEvicted(std::vector<FollowUp>& out);
 
   decode::TimeUs window_us_;
-  decode::TimeUs clock_ = 0;  // the latest packet time seen
+  std::size_t max_windows_;
+  std::uint64_t evicted_ = 0;
+  std::vector<FollowUp> evicted_follow_ups_;  // written with the next expire()
+  decode::TimeUs clock_ = 0;                  // the latest packet time seen
   std::unordered_map<Key, Window, KeyHash> open_;
   std::deque<std::pair<decode::TimeUs, Key>> ends_;  // window ends, in opening order
 };

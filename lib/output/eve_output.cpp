@@ -3,6 +3,9 @@
 
 #include "output/eve_output.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace edgesense::output {
 
 namespace {
@@ -25,7 +28,9 @@ AlertClass attackClass(const inference::ScoredRecord& s) {
 }  // namespace
 
 EveOutput::EveOutput(std::vector<std::unique_ptr<LineSink>> sinks, EveOutputOptions opts)
-    : sinks_(std::move(sinks)), opts_(opts), aggregator_(opts.aggregation_window_us) {
+    : sinks_(std::move(sinks)),
+      opts_(opts),
+      aggregator_(opts.aggregation_window_us, opts.max_alert_windows) {
   line_.reserve(16384);
 }
 
@@ -60,7 +65,7 @@ void EveOutput::onScored(inference::ScoredRecord&& s) {
   writeFollowUps();
 
   const inference::Verdict& v = s.verdict;
-  if (v.alerted()) alerted_flows_.insert(r.flow_id);
+  if (v.alerted()) rememberAlerted(r.flow_id);
   if (v.attack_alert) {
     stats_.alerting.fetch_add(1, std::memory_order_relaxed);
     const AlertClass c = attackClass(s);
@@ -80,8 +85,14 @@ void EveOutput::onScored(inference::ScoredRecord&& s) {
       stats_.suppressed.fetch_add(1, std::memory_order_relaxed);
     }
   }
+  stats_.windows_evicted.store(aggregator_.evicted(), std::memory_order_relaxed);
   if (r.isFinal()) {
-    const bool alerted = alerted_flows_.erase(r.flow_id) > 0;
+    const auto it = alerted_flows_.find(r.flow_id);
+    const bool alerted = it != alerted_flows_.end();
+    if (alerted) {
+      alerted_order_.erase(it->second);
+      alerted_flows_.erase(it);
+    }
     countVerdict(s);
     if (opts_.flow_records) {
       appendFlowEvent(line_, r, EveOptions{opts_.include_features}, &s, alerted);
@@ -89,6 +100,21 @@ void EveOutput::onScored(inference::ScoredRecord&& s) {
       stats_.flow_records.fetch_add(1, std::memory_order_relaxed);
     }
   }
+}
+
+void EveOutput::rememberAlerted(std::uint64_t flow_id) {
+  const auto it = alerted_flows_.find(flow_id);
+  if (it != alerted_flows_.end()) {
+    alerted_order_.splice(alerted_order_.end(), alerted_order_, it->second);
+    return;
+  }
+  if (alerted_flows_.size() >= std::max<std::size_t>(opts_.max_alerted_flows, 1)) {
+    alerted_flows_.erase(alerted_order_.front());
+    alerted_order_.pop_front();
+    stats_.alerted_flows_evicted.fetch_add(1, std::memory_order_relaxed);
+  }
+  alerted_order_.push_back(flow_id);
+  alerted_flows_.emplace(flow_id, std::prev(alerted_order_.end()));
 }
 
 void EveOutput::countVerdict(const inference::ScoredRecord& s) {

@@ -8,10 +8,11 @@
 /// read from anywhere.
 
 #include <atomic>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "inference/explain.h"
@@ -26,6 +27,11 @@ struct EveOutputOptions {
   bool flow_records = true;      // write event_type flow as well as alerts
   bool include_features = true;  // the feature vector in flow records
   decode::TimeUs aggregation_window_us = 60'000'000;
+  std::size_t max_alert_windows = AlertAggregator::kDefaultMaxWindows;  // alerts.max_windows
+  /// Flows remembered as having alerted until their final record
+  /// (alerts.max_alerted_flows): a final record dropped on the way (a full
+  /// inference queue) would otherwise leave its flow here for good.
+  std::size_t max_alerted_flows = 65536;
 };
 
 struct EveOutputStats {
@@ -36,6 +42,10 @@ struct EveOutputStats {
   std::atomic<std::uint64_t> follow_ups{0};
   std::atomic<std::uint64_t> explanations{0};  // alert records explained as written
   std::atomic<std::uint64_t> write_errors{0};
+  std::atomic<std::uint64_t> windows_evicted{0};  // aggregation windows closed early (cap)
+  /// Alerted flows forgotten, the least recently alerted first, to stay
+  /// within max_alerted_flows: their final records say alerted: false.
+  std::atomic<std::uint64_t> alerted_flows_evicted{0};
 };
 
 class EveOutput final : public inference::ScoredSink {
@@ -63,7 +73,12 @@ class EveOutput final : public inference::ScoredSink {
   std::vector<std::unique_ptr<LineSink>> sinks_;
   EveOutputOptions opts_;
   AlertAggregator aggregator_;
-  std::unordered_set<std::uint64_t> alerted_flows_;  // flows with an alert so far
+  void rememberAlerted(std::uint64_t flow_id);
+
+  // Flows with an alert so far, by flow id; the list is in alert order
+  // (least recent first), so the cap forgets the oldest.
+  std::list<std::uint64_t> alerted_order_;
+  std::unordered_map<std::uint64_t, std::list<std::uint64_t>::iterator> alerted_flows_;
   std::vector<FollowUp> follow_ups_;
   std::map<std::string, std::uint64_t> verdicts_;
   std::string line_;

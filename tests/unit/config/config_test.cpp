@@ -440,6 +440,15 @@ TEST(ConfigConvert, FlowConfigInMicroseconds) {
   EXPECT_EQ(f.fragment_timeout_us, flow::FlowConfig{}.fragment_timeout_us);
 }
 
+TEST(ConfigConvert, HashSeedKeysBothTables) {
+  const LoadResult r = loadString("flows:\n  hash_seed: 12345\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config.toFlowConfig().hash_key, flow::HashKey::fromSeed(12345));
+  EXPECT_EQ(r.config.toHostTableConfig().hash_key, flow::HashKey::fromSeed(12345));
+  EXPECT_NE(flow::HashKey::fromSeed(12345), flow::kDefaultHashKey);
+  EXPECT_FALSE(loadString("flows:\n  hash_seed: -1\n").ok());
+}
+
 TEST(ConfigConvert, DefaultsMatchTheStagesOwn) {
   // Where a stage has its own default, the config's agrees with it.
   const Config c;
@@ -454,6 +463,7 @@ TEST(ConfigConvert, DefaultsMatchTheStagesOwn) {
   EXPECT_EQ(f.fragment_slots, own.fragment_slots);
   EXPECT_EQ(f.max_clock_jump_us, own.max_clock_jump_us);
   EXPECT_EQ(f.tcp_half_open_timeout_us, own.tcp_half_open_timeout_us);
+  EXPECT_EQ(f.hash_key, own.hash_key);  // seed 0: the built-in key (run draws its own)
 
   const features::FeatureParams p = c.toFeatureParams();
   EXPECT_EQ(p.burst_gap_us, features::FeatureParams{}.burst_gap_us);
@@ -463,6 +473,7 @@ TEST(ConfigConvert, DefaultsMatchTheStagesOwn) {
   EXPECT_EQ(h.max_hosts, features::HostTableConfig{}.max_hosts);
   EXPECT_EQ(h.short_window_us, features::HostTableConfig{}.short_window_us);
   EXPECT_EQ(h.long_window_us, features::HostTableConfig{}.long_window_us);
+  EXPECT_EQ(h.hash_key, features::HostTableConfig{}.hash_key);
 
   const capture::LiveOptions l = c.toLiveOptions("eth0");
   const capture::LiveOptions own_live;

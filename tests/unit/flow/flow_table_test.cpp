@@ -115,7 +115,8 @@ TEST(FlowKey, BothDirectionsShareOneKey) {
   const FlowKey b = makeKey(tcp("10.0.0.1", 80, "10.0.0.2", 5000, 0, 0), b_lo);
   EXPECT_EQ(a, b);
   EXPECT_NE(a_lo, b_lo);
-  EXPECT_EQ(hashKey(a), hashKey(b));
+  EXPECT_EQ(hashKey(a, kDefaultHashKey), hashKey(b, kDefaultHashKey));
+  EXPECT_EQ(flowIdHash(a), flowIdHash(b));
   Packet other = tcp("10.0.0.2", 5000, "10.0.0.1", 80, 0, 0);
   other.vlan[0] = 7;
   bool lo = false;
