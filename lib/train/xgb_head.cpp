@@ -124,7 +124,8 @@ XgbHeadResult trainXgbHead(const HeadRows& train, const HeadRows& validation, co
   r.class_weights = classWeights(train.y, k, o.max_class_weight);
   std::vector<float> weights(train.size()), train_labels(train.size());
   for (std::size_t i = 0; i < train.size(); ++i) {
-    weights[i] = static_cast<float>(r.class_weights[train.y[i]]) * (train.w.empty() ? 1.f : train.w[i]);
+    weights[i] =
+        static_cast<float>(r.class_weights[train.y[i]]) * (train.w.empty() ? 1.f : train.w[i]);
     train_labels[i] = static_cast<float>(train.y[i]);
   }
   std::vector<float> valid_labels(validation.y.begin(), validation.y.end());
