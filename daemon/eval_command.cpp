@@ -81,9 +81,10 @@ Pass replayScored(const std::string& pcap, const labels::LabelSet& labels,
   Pass pass;
   pass.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const std::string& w : source->takeWarnings()) spdlog::warn("{}", w);
-  if (pool.stats().dropped.load() > 0) {
-    throw EvalError(pcap + ": " + std::to_string(pool.stats().dropped.load()) +
-                    " records dropped by the inference queue");
+  if (const std::uint64_t lost =
+          pool.stats().dropped.load() + pool.stats().in_flight_dropped.load();
+      lost > 0) {
+    throw EvalError(pcap + ": " + std::to_string(lost) + " records dropped by the inference pool");
   }
   pass.packets = rx.stats().packets;
   pass.snapshots = collector.snapshots();

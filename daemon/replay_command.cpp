@@ -169,6 +169,7 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
     j.field("workers", static_cast<std::uint64_t>(pool->workers()));
     j.field("submitted", p.submitted.load());
     j.field("dropped", p.dropped.load());
+    j.field("in_flight_dropped", p.in_flight_dropped.load());
     j.field("scored", p.scored.load());
     j.field("batches", batches);
     j.field("mean_batch_size",

@@ -296,11 +296,12 @@ int runDaemon(const RunOptions& opts) {
     return fmt::format("capturing on {}: {} packets, {} flows ({} active), {} alerts, {} dropped",
                        where, t.rx.packets, t.flows.created, t.flows.active,
                        out.stats().alerts.load() + out.stats().follow_ups.load(),
-                       t.source.kernel_dropped + scoring.stats().dropped.load());
+                       t.source.kernel_dropped + scoring.stats().dropped.load() +
+                           scoring.stats().in_flight_dropped.load());
   };
   // Drops are counted, and said: rate-limited, so a storm is a few lines.
   probes.housekeeping = [&files, &totals, &scoring, &out, kernel_drops = std::uint64_t{0},
-                         queue_drops = std::uint64_t{0},
+                         queue_drops = std::uint64_t{0}, in_flight_drops = std::uint64_t{0},
                          write_errors = std::uint64_t{0}]() mutable {
     for (FlushingSink* f : files) {
       if (!f->flushPending())
@@ -316,6 +317,11 @@ int runDaemon(const RunOptions& opts) {
       spdlog::warn("inference queue full: {} flow records dropped ({} so far)", queue - queue_drops,
                    queue);
     queue_drops = queue;
+    const std::uint64_t in_flight = scoring.stats().in_flight_dropped.load();
+    if (in_flight > in_flight_drops)
+      spdlog::warn("inference.max_in_flight reached: {} flow records dropped ({} so far)",
+                   in_flight - in_flight_drops, in_flight);
+    in_flight_drops = in_flight;
     const std::uint64_t writes = out.stats().write_errors.load();
     if (writes > write_errors)
       spdlog::error("EVE output: {} writes failed ({} so far)", writes - write_errors, writes);

@@ -111,6 +111,7 @@ struct InferenceConfig {
   std::uint32_t batch_size{};
   double max_wait{};  // seconds
   std::uint32_t queue_capacity{};
+  std::uint32_t max_in_flight{};
   std::string models_dir;
   ReelGateConfig reel_gate;
   ThresholdsConfig thresholds;

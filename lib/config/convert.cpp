@@ -75,6 +75,7 @@ inference::PoolConfig Config::toPoolConfig() const {
   pc.batch_size = inference.batch_size;
   pc.max_wait = std::chrono::microseconds(micros(inference.max_wait));
   pc.queue_capacity = inference.queue_capacity;
+  pc.max_in_flight = inference.max_in_flight;
   pc.scoring.reel_protocols.clear();
   for (const std::string& proto : inference.reel_gate.protocols)
     pc.scoring.reel_protocols.push_back(ipProtocolNumber(proto));

@@ -713,6 +713,16 @@ std::vector<Key> makeTable() {
            .doc = "Flow snapshots waiting for a worker (about 1 KiB each, allocated at start). "
                   "When full, a snapshot is dropped and counted: capture never waits for scoring."},
           EDGESENSE_FIELD(inference.queue_capacity)),
+      bind({.path = "inference.max_in_flight",
+            .type = Type::kInt,
+            .def = "32768",
+            .min = 16,
+            .max = 1 << 24,
+            .doc = "Most flow snapshots between capture and output at once: queued, being "
+                   "scored, or held back so results leave in capture order (about 1 KiB each). "
+                   "Past it a snapshot is dropped and counted, as with a full queue; replay "
+                   "waits instead. Below queue_capacity, this is the tighter bound."},
+           EDGESENSE_FIELD(inference.max_in_flight)),
       bind({.path = "inference.models_dir",
             .type = Type::kString,
             .def = "/var/lib/edgesense/models",

@@ -1,11 +1,13 @@
 // Inference: between the capture thread and the output thread. Workers pull
 // batches from a bounded lock-free queue (inference/bounded_queue.h), score them, and the
-// output thread puts them back in submission order.
+// output thread puts them back in submission order; submit admits at most
+// max_in_flight records not yet through the sink, which bounds that reordering.
 
 #include "inference/pool.h"
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -17,7 +19,12 @@ namespace edgesense::inference {
 
 struct InferencePool::Impl {
   Impl(const PoolConfig& c, ModelRegistry& r, ScoredSink& s, PoolStats& st)
-      : cfg(c), registry(r), sink(s), stats(st), in(c.queue_capacity) {}
+      : cfg(c),
+        registry(r),
+        sink(s),
+        stats(st),
+        in(c.queue_capacity),
+        max_in_flight(std::max<std::uint64_t>(1, c.max_in_flight)) {}
 
   void worker(unsigned index);
   void output();
@@ -34,6 +41,7 @@ struct InferencePool::Impl {
   std::deque<ScoredRecord> out;
   ShadowStats shadow;
   std::uint64_t next_seq = 0;  // capture thread
+  std::uint64_t max_in_flight;
   std::atomic<bool> closing{false};
   std::atomic<std::uint64_t> total{0};  // records submitted, known once closing
   std::vector<std::thread> workers;
@@ -97,7 +105,10 @@ void InferencePool::Impl::worker(unsigned index) {
 
 void InferencePool::Impl::output() {
   nameThread("out");
-  std::map<std::uint64_t, ScoredRecord> early;  // arrived before their turn
+  // Arrived before their turn; never more than max_in_flight - 1 (the one
+  // missing record is in flight too).
+  std::map<std::uint64_t, ScoredRecord> early;
+  std::size_t peak = 0;
   std::uint64_t next = 0;
   std::deque<ScoredRecord> got;
   for (;;) {
@@ -108,21 +119,26 @@ void InferencePool::Impl::output() {
       out_ready.wait_for(lock, std::chrono::milliseconds(20), [this] { return !out.empty(); });
       got.swap(out);
     }
+    // emitted moves record by record: the capture thread reads it to keep
+    // at most max_in_flight records between submit and here.
     for (ScoredRecord& item : got) {
       if (item.seq != next) {
         early.emplace(item.seq, std::move(item));
+        if (early.size() > peak) {
+          peak = early.size();
+          stats.reorder_peak.store(peak, std::memory_order_relaxed);
+        }
         continue;
       }
       sink.onScored(std::move(item));
-      ++next;
+      stats.emitted.store(++next, std::memory_order_release);
       for (auto it = early.find(next); it != early.end(); it = early.find(next)) {
         sink.onScored(std::move(it->second));
         early.erase(it);
-        ++next;
+        stats.emitted.store(++next, std::memory_order_release);
       }
     }
     got.clear();
-    stats.emitted.store(next, std::memory_order_relaxed);
   }
 }
 
@@ -140,6 +156,15 @@ InferencePool::~InferencePool() {
 
 void InferencePool::onRecord(const features::FlowRecord& record) {
   Impl& p = *impl_;
+  // next_seq is this thread's own; emitted only grows, so a record admitted
+  // here keeps in-flight within the cap.
+  while (p.next_seq - stats_.emitted.load(std::memory_order_acquire) >= p.max_in_flight) {
+    if (!p.cfg.block_when_full) {
+      stats_.in_flight_dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    std::this_thread::yield();
+  }
   ScoredRecord job;
   job.seq = p.next_seq;
   job.record = record;

@@ -10,6 +10,13 @@
 /// A full queue drops the record and counts it: live capture never waits
 /// for inference. Replay sets block_when_full instead, so no record is lost
 /// and outputs are identical run after run.
+///
+/// At most max_in_flight records are between submit() and the sink at once
+/// (queued, being scored, or waiting in the output thread's reorder buffer
+/// behind an earlier one). A record over that cap is treated as one that
+/// meets a full queue: dropped and counted (in_flight_dropped), or, with
+/// block_when_full, waited for. So the reorder buffer is bounded, and what
+/// is emitted stays in submission order.
 
 #include <atomic>
 #include <chrono>
@@ -30,6 +37,8 @@ struct PoolConfig {
   std::size_t batch_size = 64;
   std::chrono::microseconds max_wait{50'000};
   std::size_t queue_capacity = 16384;
+  /// Records submitted but not yet through the sink; at least 1.
+  std::size_t max_in_flight = 32768;
   bool block_when_full = false;
   ScoringOptions scoring;
   /// Told of every scored batch (rows, seconds spent scoring it), by the
@@ -48,12 +57,14 @@ class ScoredSink {
 
 /// Counters; written by the thread named, read from anywhere.
 struct PoolStats {
-  std::atomic<std::uint64_t> submitted{0};  // capture thread
-  std::atomic<std::uint64_t> dropped{0};    // capture thread: queue full
-  std::atomic<std::uint64_t> scored{0};     // workers
-  std::atomic<std::uint64_t> batches{0};    // workers
-  std::atomic<std::uint64_t> emitted{0};    // output thread
-  std::atomic<std::uint64_t> score_ns{0};   // workers: time spent scoring
+  std::atomic<std::uint64_t> submitted{0};          // capture thread
+  std::atomic<std::uint64_t> dropped{0};            // capture thread: queue full
+  std::atomic<std::uint64_t> in_flight_dropped{0};  // capture thread: max_in_flight reached
+  std::atomic<std::uint64_t> scored{0};             // workers
+  std::atomic<std::uint64_t> batches{0};            // workers
+  std::atomic<std::uint64_t> emitted{0};            // output thread: records through the sink
+  std::atomic<std::uint64_t> reorder_peak{0};       // output thread: most records held for order
+  std::atomic<std::uint64_t> score_ns{0};           // workers: time spent scoring
 };
 
 class InferencePool final : public features::RecordSink {
@@ -63,7 +74,8 @@ class InferencePool final : public features::RecordSink {
   InferencePool(const InferencePool&) = delete;
   InferencePool& operator=(const InferencePool&) = delete;
 
-  /// Capture thread: queues the record, or drops and counts it.
+  /// Capture thread: queues the record, or drops and counts it (queue full
+  /// or max_in_flight reached); with block_when_full, waits instead.
   void onRecord(const features::FlowRecord& record) override;
 
   /// Waits until every submitted record has reached the sink, then stops the

@@ -57,6 +57,9 @@ constexpr MetricDef kMetrics[] = {
      "Flow records waiting in the inference queue."},
     {"edgesense_inference_queue_drops_total", kCounter, "", "records",
      "Flow records dropped because the inference queue was full."},
+    {"edgesense_inference_in_flight_drops_total", kCounter, "", "records",
+     "Flow records dropped because inference.max_in_flight records were already between "
+     "capture and output (bounds the reorder buffer)."},
     {"edgesense_inference_records_submitted_total", kCounter, "", "records",
      "Flow records handed to the inference pool."},
     {"edgesense_inference_records_scored_total", kCounter, "", "records",

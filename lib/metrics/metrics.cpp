@@ -157,6 +157,8 @@ class SourceCollector final : public prometheus::Collectable {
       const inference::PoolStats& p = *src_.pool;
       page.add("edgesense_inference_queue_drops_total",
                u(p.dropped.load(std::memory_order_relaxed)));
+      page.add("edgesense_inference_in_flight_drops_total",
+               u(p.in_flight_dropped.load(std::memory_order_relaxed)));
       page.add("edgesense_inference_records_submitted_total",
                u(p.submitted.load(std::memory_order_relaxed)));
       page.add("edgesense_inference_records_scored_total",

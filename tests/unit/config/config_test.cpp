@@ -69,6 +69,7 @@ TEST(ConfigDefaults, AreTheDocumentedValues) {
   EXPECT_EQ(c.inference.batch_size, 64u);
   EXPECT_DOUBLE_EQ(c.inference.max_wait, 0.05);
   EXPECT_EQ(c.inference.queue_capacity, 16384u);
+  EXPECT_EQ(c.inference.max_in_flight, 32768u);
   EXPECT_EQ(c.inference.models_dir, "/var/lib/edgesense/models");
   EXPECT_EQ(c.inference.reel_gate.protocols, (Lines{"tcp", "udp"}));
   EXPECT_EQ(c.inference.reel_gate.min_bytes, 20000u);

@@ -1,7 +1,8 @@
 // inference: the worker pool with real bundles (python-xgboost made, from
 // the model fixture): results in submission order and independent of the
 // number of workers, every record accounted for when the queue overflows,
-// and a model swap under load.
+// a model swap under load, and the cap on records in flight (which bounds
+// the reorder buffer) reached with exact counts.
 
 #include "inference/pool.h"
 
@@ -154,6 +155,103 @@ TEST(InferencePool, AFullQueueDropsAndCountsNeverBlocks) {
   pool.drain();
   EXPECT_EQ(sink.count, submitted);  // everything queued reached the sink
   EXPECT_EQ(pool.stats().emitted.load(), submitted);
+}
+
+/// Holds the first scored batch in its worker (on_batch runs before the
+/// batch goes to the output thread) until released, so every later record
+/// waits in the reorder buffer behind it.
+struct FirstBatchGate {
+  std::mutex m;
+  std::condition_variable cv;
+  bool entered = false;
+  bool open = false;
+  void onBatch() {
+    std::unique_lock lock(m);
+    if (entered) return;
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [this] { return open; });
+  }
+  void waitEntered() {
+    std::unique_lock lock(m);
+    cv.wait(lock, [this] { return entered; });
+  }
+  void release() {
+    std::lock_guard lock(m);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+/// Two workers; record 0 is submitted alone and held in its worker, then
+/// the rest follow: the other worker scores them, and they can only wait.
+PoolConfig gatedConfig(FirstBatchGate& gate, std::size_t max_in_flight, bool block) {
+  PoolConfig cfg;
+  cfg.workers = 2;
+  cfg.batch_size = 8;
+  cfg.max_wait = std::chrono::microseconds(1000);
+  cfg.queue_capacity = 256;  // above the cap: no drop is the queue's
+  cfg.max_in_flight = max_in_flight;
+  cfg.block_when_full = block;
+  cfg.on_batch = [&gate](std::size_t, double) { gate.onBatch(); };
+  return cfg;
+}
+
+void waitForPeak(const InferencePool& pool, std::uint64_t peak) {
+  while (pool.stats().reorder_peak.load() < peak) std::this_thread::yield();
+}
+
+TEST(InferencePool, InFlightCapDropsExactlyTheExcessAndBoundsTheReorderBuffer) {
+  constexpr std::size_t kCap = 100, kRecords = 1000;
+  ModelRegistry registry;
+  registry.publish(bothHeads());
+  Collect sink;
+  FirstBatchGate gate;
+  InferencePool pool(gatedConfig(gate, kCap, /*block=*/false), registry, sink);
+  const auto in = records(kRecords);
+  pool.onRecord(in[0]);
+  gate.waitEntered();                                                // record 0 is scored and held
+  for (std::size_t i = 1; i < in.size(); ++i) pool.onRecord(in[i]);  // returns: never waits
+  // Nothing is through the sink, so exactly kCap records were admitted.
+  EXPECT_EQ(pool.stats().submitted.load(), kCap);
+  EXPECT_EQ(pool.stats().in_flight_dropped.load(), kRecords - kCap);
+  EXPECT_EQ(pool.stats().dropped.load(), 0u);
+  // Records 1..kCap-1 reach the reorder buffer and wait there for record 0.
+  waitForPeak(pool, kCap - 1);
+  EXPECT_EQ(pool.stats().emitted.load(), 0u);
+  gate.release();
+  pool.drain();
+  EXPECT_EQ(pool.stats().reorder_peak.load(), kCap - 1);  // never more
+  ASSERT_EQ(sink.got.size(), kCap);
+  for (std::size_t i = 0; i < kCap; ++i) ASSERT_EQ(sink.got[i].record.flow_id, i);
+  EXPECT_EQ(pool.stats().emitted.load(), kCap);
+}
+
+TEST(InferencePool, InFlightCapWaitsWhenBlockingAndKeepsEveryRecordInOrder) {
+  constexpr std::size_t kCap = 100, kRecords = 1000;
+  ModelRegistry registry;
+  registry.publish(bothHeads());
+  Collect sink;
+  FirstBatchGate gate;
+  InferencePool pool(gatedConfig(gate, kCap, /*block=*/true), registry, sink);
+  const auto in = records(kRecords);
+  pool.onRecord(in[0]);
+  gate.waitEntered();
+  std::thread capture([&] {
+    for (std::size_t i = 1; i < in.size(); ++i) pool.onRecord(in[i]);
+  });
+  // The submitter is held at the cap while record 0 is: kCap admitted, the
+  // reorder buffer full at kCap - 1.
+  waitForPeak(pool, kCap - 1);
+  EXPECT_EQ(pool.stats().submitted.load(), kCap);
+  gate.release();
+  capture.join();
+  pool.drain();
+  EXPECT_EQ(pool.stats().in_flight_dropped.load(), 0u);
+  EXPECT_EQ(pool.stats().dropped.load(), 0u);
+  EXPECT_EQ(pool.stats().reorder_peak.load(), kCap - 1);
+  ASSERT_EQ(sink.got.size(), kRecords);
+  for (std::size_t i = 0; i < kRecords; ++i) ASSERT_EQ(sink.got[i].record.flow_id, i);
 }
 
 TEST(InferencePool, SwappedModelsServeNewBatchesAndTheOldFinishes) {
