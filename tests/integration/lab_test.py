@@ -38,7 +38,7 @@ class TrafficLab(unittest.TestCase):
         root = Path(OPTS.root)
         cls.lab_run = subprocess.run(
             ["/usr/bin/python3", root / "scripts/lab/run", "--seed", "7", "--duration", str(OPTS.duration),
-             "--profile", "small", "--out", cls.out], capture_output=True, text=True,
+             "--size", "small", "--out", cls.out], capture_output=True, text=True,
             timeout=OPTS.duration + 180)
         sys.stderr.write(cls.lab_run.stderr)
         if cls.lab_run.returncode != 0:
