@@ -3,13 +3,15 @@
 namespaces, real servers, clients and attack tools), then its capture through
 `edgesense replay` and its labels through label_flows.py.
 
-  lab_test.py --edgesense BIN --root REPO [--duration 60]
+  lab_test.py --edgesense BIN --root REPO [--duration 60] [--profile wan]
 
 Asserts that the capture replays without decode errors, that labels.csv is in
 the labels format, that every category (benign, reel, scan, dos, bruteforce,
 slowdos) appears among the labelled flows, that every attack and reel row
 matches flows of the tools that made it (and only flows from the right
-initiator), and that once the run is over no namespace of the run and no
+initiator), that each node's TCP SYNs carry the MSS and options of the host
+stack its profile drew for it (MTU, timestamps, SACK, window scaling, read
+from the capture by tshark), and that once the run is over no namespace of the run and no
 process it started, or that lived in its namespaces, is left.
 """
 import argparse
@@ -38,7 +40,7 @@ class TrafficLab(unittest.TestCase):
         root = Path(OPTS.root)
         cls.lab_run = subprocess.run(
             ["/usr/bin/python3", root / "scripts/lab/run", "--seed", "7", "--duration", str(OPTS.duration),
-             "--size", "small", "--out", cls.out], capture_output=True, text=True,
+             "--size", "small", "--profile", OPTS.profile, "--out", cls.out], capture_output=True, text=True,
             timeout=OPTS.duration + 180)
         sys.stderr.write(cls.lab_run.stderr)
         if cls.lab_run.returncode != 0:
@@ -135,8 +137,10 @@ class TrafficLab(unittest.TestCase):
     def test_episodes_say_which_variant_ran_when(self):
         # lab.json's "episodes": every attack label row lies inside an episode
         # of its kind, each episode a variant the agent knows.
-        variants = {"scan": {"syn", "connect", "udp", "sweep"},
-                    "dos": {"syn", "syn_spoofed", "udp", "udp_spoofed", "http_wrk", "http_ab"},
+        variants = {"scan": {"syn", "connect", "udp", "sweep", "masscan"},
+                    "dos": {"syn", "syn_spoofed", "http_wrk", "http_ab"} | {
+                        f"{v}_{tool}_{ports}" for v in ("udp", "udp_spoofed") for tool in ("hping3", "sockets")
+                        for ports in ("one", "many")},
                     "bruteforce": {"ssh", "http"},
                     "slowdos": {"slowloris", "slowbody", "slowread"}}
         episodes = self.lab["episodes"]
@@ -152,6 +156,40 @@ class TrafficLab(unittest.TestCase):
                 start, end = float(row["start"]) + 0.5, float(row["end"]) - 2.0
                 self.assertTrue(any(e["kind"] == row["category"] and e["start"] <= start + 0.01
                                     and end <= e["end"] + 0.01 for e in episodes), row)
+
+    def test_syns_carry_each_nodes_host_stack(self):
+        # The SYNs of the kernels' own TCP say the stack.
+        out = subprocess.run(["tshark", "-r", self.out / "capture.pcap", "-Y",
+                              "tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.options.mss_val", "-T", "fields",
+                              "-E", "separator=,", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.options.mss_val",
+                              "-e", "tcp.options.timestamp.tsval", "-e", "tcp.options.sack_perm",
+                              "-e", "tcp.options.wscale.shift"],
+                             capture_output=True, text=True, timeout=300)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        by_addr = {}
+        for name, node in self.lab["nodes"].items():
+            for a in node["all4"]:
+                by_addr[a] = (name, node["stack"], 40)
+            for a in node["all6"]:
+                by_addr[str(ipaddress.ip_address(a))] = (name, node["stack"], 60)
+        checked, best = set(), {}
+        for line in out.stdout.splitlines():
+            v4, v6, mss, tsval, sack, wscale = line.split(",")
+            src = v4 or str(ipaddress.ip_address(v6))
+            if src not in by_addr or by_addr[src][0].startswith("a"):
+                continue  # attackers' raw-socket tools (nmap -sS, hping3, masscan) write their own options
+            name, stack, headers = by_addr[src]
+            # The MSS follows the MTU: at most MTU - headers (less towards some
+            # peers), and for some node exactly that.
+            self.assertLessEqual(int(mss), stack["mtu"] - headers, (name, stack, line))
+            best[(name, headers)] = max(best.get((name, headers), 0), int(mss))
+            self.assertEqual(bool(tsval), bool(stack["timestamps"]), (name, stack, line))
+            self.assertEqual(bool(sack), bool(stack["sack"]), (name, stack, line))
+            self.assertEqual(bool(wscale), bool(stack["window_scaling"]), (name, stack, line))
+            checked.add(name)
+        self.assertGreaterEqual(len(checked), 3, checked)
+        self.assertTrue(any(mss == self.lab["nodes"][name]["stack"]["mtu"] - headers
+                            for (name, headers), mss in best.items()), best)
 
     def test_nothing_is_left_behind(self):
         tag = self.lab["tag"]
@@ -182,6 +220,7 @@ if __name__ == "__main__":
     ap.add_argument("--edgesense", required=True)
     ap.add_argument("--root", required=True)
     ap.add_argument("--duration", type=int, default=60)
+    ap.add_argument("--profile", default="office")
     OPTS, rest = ap.parse_known_args()
     if os.geteuid() != 0:
         sys.exit("lab_test: needs root (network namespaces); CI runs as root")
