@@ -7,7 +7,7 @@
 kind) with `ip netns exec`; the agent loops over sessions of its kind, each a
 variant drawn from its own seed, with random pauses, until the run's deadline
 or its session count, whichever comes first. It drives real tools (curl, wget,
-dig, iperf3, ssh, scp, nmap, hping3, hydra, slowhttptest, wrk, ab) as child
+dig, iperf3, ssh, scp, aria2c, ping, nmap, hping3, hydra, slowhttptest, wrk, ab) as child
 processes, each with a timeout that never passes the deadline, and Python's
 own HTTP client where a session must keep one connection open between
 requests (video players, feeds, API pollers). Attack and reel sessions append
