@@ -7,7 +7,7 @@
 kind) with `ip netns exec`; the agent loops over sessions of its kind, each a
 variant drawn from its own seed, with random pauses, until the run's deadline
 or its session count, whichever comes first. It drives real tools (curl, wget,
-dig, iperf3, ssh, scp, nmap, hping3, hydra, slowhttptest, wrk, ab) as child
+dig, iperf3, ssh, scp, aria2c, ping, nmap, hping3, hydra, slowhttptest, wrk, ab) as child
 processes, each with a timeout that never passes the deadline, and Python's
 own HTTP client where a session must keep one connection open between
 requests (video players, feeds, API pollers). Attack and reel sessions append
@@ -20,13 +20,19 @@ import http.client
 import json
 import os
 import random
+import re
+import resource
+import selectors
+import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import zlib
 
 CFG = None
@@ -164,8 +170,9 @@ class Conn:
         c.sock = sock
         self.c = c
 
-    def get(self, path, headers=None, method="GET", body=None):
-        """Fetches PATH, reading and dropping the body; returns its size or -1."""
+    def get(self, path, headers=None, method="GET", body=None, keep=None):
+        """Fetches PATH, reading and dropping the body (or appending it to the
+        list KEEP); returns its size or -1."""
         if STOP.is_set() or left() <= 0:
             return -1
         for attempt in (0, 1):
@@ -182,6 +189,8 @@ class Conn:
                     if not chunk:
                         break
                     n += len(chunk)
+                    if keep is not None:
+                        keep.append(chunk)
                 if r.getheader("Connection", "").lower() == "close":
                     self.close()
                 return n
@@ -516,6 +525,530 @@ def reel():
         label(start, time.time(), me(fam), addr, 443, "tcp", "reel")
 
 
+# --- benign look-alikes of attacks ------------------------------------------
+# Real benign traffic that shares an attack's shape: many short connections
+# to many hosts and ports (peer-to-peer, monitoring), many requests fast
+# (crawlers, segmented downloads, a busy resolver), UDP to 123 and 5353.
+# None is labelled: a model has to tell them from the attacks by more than
+# their counts and ports.
+
+QTYPES = {"A": 1, "AAAA": 28, "PTR": 12, "TXT": 16, "SRV": 33, "ANY": 255}
+
+
+def dns_name(name):
+    return b"".join(bytes([len(l)]) + l.encode() for l in name.rstrip(".").split(".")) + b"\0"
+
+
+def dns_query(qid, questions, flags=0x0100, qclass=1):
+    """A DNS message asking QUESTIONS [(name, type)] (flags: recursion desired)."""
+    return (struct.pack(">HHHHHH", qid, flags, len(questions), 0, 0, 0) +
+            b"".join(dns_name(n) + struct.pack(">HH", QTYPES[t], qclass) for n, t in questions))
+
+
+def dns_rr(name, rtype, rdata, ttl=120, rclass=1):
+    return dns_name(name) + struct.pack(">HHIH", QTYPES[rtype], rclass, ttl, len(rdata)) + rdata
+
+
+def dns_questions(msg):
+    """The (name, type) questions of a DNS message; mDNS queriers may compress
+    later questions, and the parse stops at the first pointer."""
+    out = []
+    try:
+        off = 12
+        for _ in range(min(struct.unpack(">H", msg[4:6])[0], 16)):
+            labels = []
+            while msg[off]:
+                if msg[off] & 0xC0:
+                    return out
+                labels.append(msg[off + 1:off + 1 + msg[off]].decode(errors="replace"))
+                off += 1 + msg[off]
+            out.append((".".join(labels).lower(), struct.unpack(">H", msg[off + 1:off + 3])[0]))
+            off += 5
+    except (IndexError, struct.error):
+        pass
+    return out
+
+
+def p2p():
+    """BitTorrent with aria2c among client namespaces: the worker marked seeder
+    seeds all the lab's torrents from their files for 1-4 minutes a session;
+    the others download one or (30%) all of them (from the seeder and from each
+    other, peers found by the tracker on infra and by peer exchange), seed 5-60
+    s, and start over from nothing. DHT and local peer discovery are off; each
+    worker listens on its own fixed port range."""
+    w = CFG["worker"]
+    torrents = CFG["content"]["torrents"]
+    fam = pick_family()  # the .torrents announcing over IPv6 (same swarms: same info hashes)
+    cmd = ["aria2c", "-q", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+           "--enable-peer-exchange=true", f"--listen-port={w['bt_port']}-{w['bt_port'] + w['bt_ports'] - 1}",
+           "--seed-ratio=0.0", "--file-allocation=none", "--summary-interval=0", "--allow-overwrite=true",
+           "--bt-tracker-connect-timeout=5", "--bt-tracker-timeout=10", f"--bt-max-peers={RNG.choice([8, 20, 55])}"]
+    if RNG.random() < 0.3:
+        cmd.append("--bt-require-crypto=true")  # message stream encryption, as many clients insist on
+    if RNG.random() < 0.4:
+        cmd.append(f"--max-upload-limit={RNG.choice([128, 256, 512, 1024])}K")  # a capped uplink
+    work = None
+    if w.get("seeder"):
+        seed = RNG.uniform(60, 240)
+        cmd += ["--check-integrity=true", f"--dir={CFG['content']['torrent_dir']}"]
+    else:
+        seed = RNG.uniform(5, 60)
+        if RNG.random() < 0.7:
+            torrents = [RNG.choice(torrents)]
+        work = os.path.join(CFG["work"], "p2p", f"{w['name']}-{RNG.randrange(1 << 30)}")
+        os.makedirs(work, exist_ok=True)
+        # Give up on a swarm that gives nothing for 30 s (the seeder between sessions).
+        cmd += [f"--dir={work}", "--bt-stop-timeout=30"]
+    cmd += [f"--seed-time={seed / 60:.2f}"] + [t["v6" if fam == 6 else "v4"] for t in torrents]
+    t0 = time.time()
+    rc = run(cmd, seed + 150)
+    log(f"p2p: {'seeded' if w.get('seeder') else 'fetched'} {' '.join(t['name'] for t in torrents)} "
+        f"over IPv{fam}, exit {rc}, {time.time() - t0:.0f} s")
+    if work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+MONITOR_UP = [("tcp", "www", 80), ("tcp", "www", 443), ("tcp", "api", 443), ("tcp", "img", 443),
+              ("tcp", "files", 80), ("tcp", "ssh", 22), ("tcp", "dns", 53), ("tcp", "iperf", 5201),
+              ("tcp", "shop", 443), ("tcp", "victim", 22), ("tls", "www", 443), ("tls", "shop", 443),
+              ("banner", "ssh", 22), ("banner", "victim", 22),
+              ("http", "www", "/healthz"), ("http", "www", "/status"), ("http", "api", "/healthz"),
+              ("https", "api", "/api/items0.json"), ("https", "shop", "/healthz"), ("https", "www", "/metrics"),
+              ("ping", "www", None), ("ping", "dns", None), ("ping", "victim", None), ("ping", "files", None),
+              ("dns", "dns", "www.lab.test"), ("dns", "dns", "api.lab.test"), ("dns", "dns", "db.lab.test")]
+# Services a monitor still checks that are down or never were: refused (RST,
+# or ICMP port unreachable for UDP). Never the victim's port 80 or its UDP
+# ports: spoofed floods' label rows name those with any source.
+MONITOR_DOWN = [("tcp", "www", 8080), ("tcp", "www", 9100), ("tcp", "api", 3306), ("tcp", "api", 5432),
+                ("tcp", "files", 6379), ("tcp", "dns", 9100), ("tcp", "dns", 8080), ("tcp", "iperf", 2049),
+                ("tcp", "victim", 8443), ("tcp", "victim", 9100), ("tcp", "victim", 3306), ("tcp", "img", 8443),
+                ("udp", "www", 161), ("udp", "dns", 161), ("udp", "files", 514)]
+
+
+def check(kind, name, arg, fam):
+    """One monitoring check on a new connection; True if the service answered."""
+    addr = host(name, fam) if name in CFG["hosts"] else arg
+    try:
+        if kind in ("tcp", "tls", "banner"):
+            with socket.create_connection((addr, arg), timeout=2) as sock:
+                if kind == "tls":
+                    with TLS.wrap_socket(sock, server_hostname=f"{name}.lab.test"):
+                        pass
+                elif kind == "banner":
+                    sock.recv(256)
+            return True
+        if kind in ("http", "https"):
+            cls = http.client.HTTPSConnection if kind == "https" else http.client.HTTPConnection
+            c = cls(addr, timeout=3, **({"context": TLS} if kind == "https" else {}))
+            c.request("GET", arg, headers={"Host": f"{name}.lab.test", "User-Agent": "lab-monitor/1.0",
+                                           "Connection": "close"})
+            ok = c.getresponse().read() is not None
+            c.close()
+            return ok
+        if kind == "ping":
+            return run(["ping", "-n", "-c", "1", "-W", "1", addr], 3) == 0
+        with socket.socket(socket.AF_INET6 if fam == 6 else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(1.5)
+            sock.connect((addr, 53 if kind == "dns" else arg))
+            sock.send(dns_query(RNG.randrange(65536), [(arg, "A")]) if kind == "dns" else b"\x30\x26\x02\x01\x01")
+            sock.recv(512)
+            return True
+    except (OSError, http.client.HTTPException):
+        return False
+
+
+def poller():
+    """A monitoring host: every 1-10 s a round of 6-26 checks on new connections,
+    run 1-8 at a time: TCP connects (some with a TLS handshake or reading the SSH
+    banner), HTTP(S) health URLs, pings, DNS queries, and some on services that
+    are down (refused). A session polls for 30-180 s."""
+    fam = pick_family()
+    checks = RNG.sample(MONITOR_UP, RNG.randint(5, 18)) + RNG.sample(MONITOR_DOWN, RNG.randint(1, 8))
+    # Other clients' addresses too (workstations answering pings), never an attacker's.
+    peers = [n for n in CFG["nodes"] if n.startswith("c") and n != CFG["worker"]["node"]]
+    for n in RNG.sample(peers, min(len(peers), RNG.randint(0, 2))):
+        checks.append(("ping", n, CFG["nodes"][n]["v6" if fam == 6 else "v4"]))
+    period, par = RNG.uniform(1, 10), RNG.choice([1, 2, 4, 8])
+    t_end = time.time() + RNG.uniform(30, 180)
+    failed = total = 0
+    for _ in range(300):
+        if time.time() >= t_end or left() <= 2:
+            break
+        t0 = time.time()
+        results = []
+        threads = [threading.Thread(target=lambda part=checks[j::par]: results.extend(
+            check(k, n, a, fam) for k, n, a in part)) for j in range(par)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        total, failed = total + len(results), failed + results.count(False)
+        if not nap(period * RNG.uniform(0.9, 1.1) - (time.time() - t0)):
+            break
+    log(f"poller: {total} checks, {failed} failed, every {period:.1f} s")
+
+
+CRAWLER_AGENTS = ["Wget/1.21", "labbot/1.0 (+http://www.lab.test/bot)", "Mozilla/5.0 (compatible; LabSearch/2.1)"]
+
+
+def crawl_python(fam):
+    """A crawler in Python: breadth first from /wiki/ to depth 2, 1-8 threads,
+    on kept connections or a new one per request, sometimes robots.txt first."""
+    addr, tls = host("www", fam), RNG.random() < 0.6
+    par, fresh, limit = RNG.choice([1, 2, 4, 8]), RNG.random() < 0.4, RNG.randint(30, 200)
+    agent = {"User-Agent": RNG.choice(CRAWLER_AGENTS)}
+    todo, seen, lock = [("/wiki/index.html", 0)], {"/wiki/index.html"}, threading.Lock()
+    if RNG.random() < 0.6:
+        Conn("www.lab.test", addr, tls).get("/robots.txt", agent)
+    count = [0]
+    delay = RNG.choice([0, 0, 0.05, 0.3])
+
+    def worker():
+        conn = Conn("www.lab.test", addr, tls)
+        idle = 0
+        while left() > 1 and idle < 20:
+            with lock:
+                item = todo.pop(0) if todo and count[0] < limit else None
+                count[0] += item is not None
+            if item is None:
+                if count[0] >= limit:
+                    break
+                idle += 1  # other threads may still add links
+                nap(0.1)
+                continue
+            idle = 0
+            body = []
+            conn.get(item[0], agent, keep=body)
+            if fresh:
+                conn.close()
+            if item[1] < 2 and item[0].endswith(".html"):
+                for link in re.findall(rb'(?:href|src)="([^"#?]+)"', b"".join(body)):
+                    path = urllib.parse.urljoin(item[0], link.decode())
+                    with lock:
+                        if path.startswith("/") and path not in seen:
+                            seen.add(path)
+                            todo.append((path, item[1] + 1))
+            if delay and not nap(delay):
+                break
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(par)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log(f"crawl: python, {count[0]} requests over {'https' if tls else 'http'}, {par} threads"
+        f"{', a connection each' if fresh else ''}, IPv{fam}")
+
+
+def crawl():
+    """A crawler over the www site's wiki (wget -r or a Python crawler), or a
+    segmented download with aria2c: 4-16 parallel connections to one file."""
+    fam = pick_family()
+    r = RNG.random()
+    tmp = os.path.join(CFG["work"], "crawl", f"{CFG['worker']['name']}-{RNG.randrange(1 << 30)}")
+    os.makedirs(tmp, exist_ok=True)
+    if r < 0.3:
+        # wget keeps one connection; robots.txt unless told otherwise.
+        scheme = RNG.choice(["http", "https"])
+        cmd = ["wget", "-q", "-r", "-l", str(RNG.choice([1, 2, 2])), "-nd", "--delete-after", "-P", tmp,
+               "--no-check-certificate", "--timeout=10", "--tries=1", "--header", "Host: www.lab.test",
+               "-U", RNG.choice(CRAWLER_AGENTS)]
+        if RNG.random() < 0.5:
+            cmd.append("-np")  # the wiki only, not the objects its pages show
+        if RNG.random() < 0.4:
+            cmd += ["-e", "robots=off"]
+        if RNG.random() < 0.3:
+            cmd += ["--wait=0.3", "--random-wait"]
+        run(cmd + [f"{scheme}://{url_host(host('www', fam))}/wiki/index.html"], 90)
+        log(f"crawl: wget -r over {scheme}, IPv{fam}")
+    elif r < 0.65:
+        crawl_python(fam)
+    else:
+        f = RNG.choice(CFG["content"]["bulk"])
+        scheme = RNG.choice(["http", "https"])
+        n = RNG.choice([4, 8, 8, 16])
+        urls = [f"{scheme}://{url_host(host('files', fam))}/files/{f}"]
+        if RNG.random() < 0.3:
+            urls.append(f"{scheme}://{url_host(host('www', fam))}/files/{f}")  # a mirror: the same file elsewhere
+        cmd = ["aria2c", "-q", f"--max-connection-per-server={n}", f"--split={n}", "--min-split-size=1M",
+               "--file-allocation=none", "--check-certificate=false", "--header=Host: files.lab.test",
+               "--connect-timeout=5", "--timeout=10", "--max-tries=2", "--allow-overwrite=true",
+               "--auto-file-renaming=false", f"--dir={tmp}", "-o", f]
+        if RNG.random() < 0.3:
+            cmd.append(f"--max-download-limit={RNG.randint(1, 4)}M")
+        rc = run(cmd + urls, 150)
+        log(f"crawl: aria2c -x {n} of {f} from {len(urls)} URL(s) over {scheme}, IPv{fam}, exit {rc}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def dnsload():
+    """A resolver under load: 50-500 queries a second for 2-8 s to the lab's
+    dnsmasq (lab names, random names, NXDOMAIN), each from a new socket and
+    source port (as a resolver randomizes them) or, 30%, all from one."""
+    fam = pick_family()
+    server = (host("dns", fam), 53)
+    family = socket.AF_INET6 if fam == 6 else socket.AF_INET
+    rate, secs, fresh = RNG.choice([50, 100, 200, 300, 500]), RNG.uniform(2, 8), RNG.random() < 0.7
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))  # a socket per query
+    sel = selectors.DefaultSelector()
+    pending = {}  # socket -> when sent
+    one = None
+    t0 = time.time()
+    end = min(t0 + secs, UNTIL - 1)
+    sent = answered = 0
+    while not STOP.is_set():
+        now = time.time()
+        while now < end and sent < (now - t0) * rate:
+            r = RNG.random()
+            if r < 0.5:
+                q = (f"{RNG.choice(['www', 'api', 'cdn', 'img', 'mail', 'files'])}.lab.test", RNG.choice(["A", "AAAA"]))
+            elif r < 0.8:
+                q = (f"h{RNG.randrange(100000)}.lab.test", "A")
+            else:
+                q = (f"nx{RNG.randrange(1 << 20)}.example", "A")
+            if fresh or one is None:
+                s = socket.socket(family, socket.SOCK_DGRAM)
+                s.setblocking(False)
+                sel.register(s, selectors.EVENT_READ)
+                one = one if fresh else s
+            else:
+                s = one
+            try:
+                s.sendto(dns_query(RNG.randrange(65536), [q]), server)
+            except OSError:
+                pass
+            pending[s] = now
+            sent += 1
+        if now >= end + 2 or (now >= end and (not pending or not fresh and now >= end + 0.5)):
+            break
+        for key, _ in sel.select(timeout=0.005):
+            try:
+                while True:
+                    key.fileobj.recv(1500)
+                    answered += 1
+            except OSError:
+                pass
+            if fresh:
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+                pending.pop(key.fileobj, None)
+        if fresh:
+            for s in [s for s, t in pending.items() if now - t > 2]:
+                sel.unregister(s)
+                s.close()
+                del pending[s]
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+    log(f"dnsload: {sent} queries at {rate}/s, {answered} answers, {'a socket each' if fresh else 'one socket'}")
+
+
+MDNS_SERVICES = ["_http._tcp", "_ipp._tcp", "_googlecast._tcp", "_airplay._tcp", "_spotify-connect._tcp",
+                 "_workstation._tcp", "_ssh._tcp", "_smb._tcp", "_raop._tcp"]
+SSDP_TYPES = ["urn:schemas-upnp-org:device:MediaRenderer:1", "urn:dial-multiscreen-org:service:dial:1",
+              "urn:schemas-upnp-org:device:InternetGatewayDevice:1", "urn:schemas-upnp-org:device:Printer:1"]
+
+
+def chatter():
+    """A desktop's or a device's background chatter until the deadline, each in
+    its own thread: NTP (a burst of 4 queries 2 s apart, then one every 16-64 s,
+    to infra), mDNS (probes and announcements of its name and 0-3 services,
+    browsing queries every 10-90 s, answers to others' queries; IPv4 and IPv6
+    multicast) and SSDP (M-SEARCH every 20-120 s; a device also answers
+    searches and sends NOTIFY every 30-120 s)."""
+    node = CFG["worker"]["node"]
+    ifindex = socket.if_nametoindex("eth0")
+    rngs = [random.Random(RNG.random()) for _ in range(4)]  # one per thread
+    services = RNG.sample(MDNS_SERVICES, RNG.randint(0, 3))
+    device = RNG.choice(SSDP_TYPES) if RNG.random() < 0.5 else None
+    uuid = "%08x-0000-4000-8000-%012x" % (zlib.crc32(node.encode()), RNG.randrange(1 << 48))
+
+    def ntp_client(rng):
+        fam = 6 if rng.random() < CFG["v6_share"] else 4
+        fixed = None
+        if rng.random() < 0.3:  # ntpd and chrony as servers of their own send from port 123
+            fixed = socket.socket(socket.AF_INET6 if fam == 6 else socket.AF_INET, socket.SOCK_DGRAM)
+            fixed.bind(("::" if fam == 6 else "0.0.0.0", 123))
+        poll = rng.choice([16, 32, 64])
+        for i in range(1000):
+            s = fixed or socket.socket(socket.AF_INET6 if fam == 6 else socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(1)
+            now = time.time() + 2208988800
+            try:
+                s.sendto(bytes([0x23, 0, 6, 0xE9]) + bytes(36) + struct.pack(">II", int(now), int(now % 1 * 2**32)),
+                         (host("dns", fam), 123))
+                s.recv(512)
+            except OSError:
+                pass
+            if s is not fixed:
+                s.close()
+            if not nap(2 if i < 3 else poll * rng.uniform(0.9, 1.1)):
+                break
+        if fixed:
+            fixed.close()
+
+    def mdns_records():
+        recs = [dns_rr(f"{node}.local", "A", socket.inet_aton(me(4)), rclass=0x8001),
+                dns_rr(f"{node}.local", "AAAA", socket.inet_pton(socket.AF_INET6, me(6)), rclass=0x8001)]
+        for svc in services:
+            inst = f"{node}.{svc}.local"
+            recs += [dns_rr(f"{svc}.local", "PTR", dns_name(inst), ttl=4500),
+                     dns_rr("_services._dns-sd._udp.local", "PTR", dns_name(f"{svc}.local"), ttl=4500),
+                     dns_rr(inst, "SRV", struct.pack(">HHH", 0, 0, 8000 + len(svc)) + dns_name(f"{node}.local"),
+                            rclass=0x8001),
+                     dns_rr(inst, "TXT", b"\x09txtvers=1", ttl=4500, rclass=0x8001)]
+        return recs
+
+    def mdns(rng, fam):
+        if fam == 6:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if fam == 6:
+            s.bind(("::", 5353))
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                         socket.inet_pton(socket.AF_INET6, "ff02::fb") + struct.pack("@I", ifindex))
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+            group = ("ff02::fb", 5353, 0, ifindex)
+        else:
+            s.bind(("0.0.0.0", 5353))
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                         socket.inet_aton("224.0.0.251") + socket.inet_aton(me(4)))
+            # No route in the lab: the interface is named, as a responder does.
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(me(4)))
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            group = ("224.0.0.251", 5353)
+        s.settimeout(0.5)
+        recs = mdns_records()
+        mine = {f"{node}.local", "_services._dns-sd._udp.local"} | {f"{svc}.local" for svc in services}
+
+        def send(msg):
+            try:
+                s.sendto(msg, group)
+            except OSError:
+                pass
+
+        def answer(rr):
+            send(struct.pack(">HHHHHH", 0, 0x8400, 0, len(rr), 0, 0) + b"".join(rr))
+
+        # Probe (three ANY queries for its own name, 250 ms apart), then
+        # announce everything twice, a second apart (RFC 6762, 8.1 and 8.3).
+        for _ in range(3):
+            send(dns_query(0, [(f"{node}.local", "ANY")], flags=0, qclass=0x8001))
+            if not nap(0.25):
+                return s.close()
+        answer(recs)
+        nap(1)
+        answer(recs)
+        next_query = time.time() + rng.uniform(1, 10)
+        while left() > 0.5 and not STOP.is_set():
+            if time.time() >= next_query:
+                want = ["_services._dns-sd._udp"] + rng.sample(MDNS_SERVICES, rng.randint(1, 3))
+                send(dns_query(0, [(f"{w}.local", "PTR") for w in want], flags=0))
+                next_query = time.time() + rng.uniform(10, 90)
+            try:
+                msg, _ = s.recvfrom(9000)
+            except OSError:
+                continue
+            if len(msg) < 12 or msg[2] & 0x80:  # a response: a real cache keeps it, this one need not
+                continue
+            asked = {n for n, _ in dns_questions(msg)} & mine
+            if asked:
+                nap(rng.uniform(0.02, 0.12))
+                answer([r for r in recs if any(r.startswith(dns_name(n)) for n in asked)] or recs[:2])
+        s.close()
+
+    def ssdp(rng):
+        listen = None
+        if device:
+            listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listen.bind(("0.0.0.0", 1900))
+            listen.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                              socket.inet_aton("239.255.255.250") + socket.inet_aton(me(4)))
+            listen.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(me(4)))
+            listen.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
+            listen.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            listen.settimeout(0.5)
+        loc = f"http://{me(4)}:{49152 + zlib.crc32(uuid.encode()) % 1000}/description.xml"
+        group = ("239.255.255.250", 1900)
+        next_search = time.time() + rng.uniform(2, 20)
+        next_notify = time.time() + rng.uniform(0.5, 5)
+        while left() > 0.5 and not STOP.is_set():
+            now = time.time()
+            if now >= next_search:
+                # A control point: a new socket (and source port) per search, two
+                # copies of the request, then the answers for MX seconds.
+                mx = rng.choice([1, 2, 3])
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(me(4)))
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
+                st = rng.choice(["ssdp:all", "upnp:rootdevice"] + SSDP_TYPES)
+                msg = (f'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\n'
+                       f"MX: {mx}\r\nST: {st}\r\nUSER-AGENT: Linux/6.1 UPnP/1.1 lab/1.0\r\n\r\n").encode()
+                s.settimeout(0.2)
+                t_end = time.time() + mx + 0.5
+                for _ in range(2):
+                    try:
+                        s.sendto(msg, group)
+                    except OSError:
+                        pass
+                while time.time() < t_end and left() > 0.5:
+                    try:
+                        s.recv(2000)
+                    except OSError:
+                        pass
+                s.close()
+                next_search = time.time() + rng.uniform(20, 120)
+            if listen is None:
+                nap(min(1.0, max(0.05, next_search - time.time())))
+                continue
+            if now >= next_notify:
+                for nt, usn in (("upnp:rootdevice", f"uuid:{uuid}::upnp:rootdevice"), (f"uuid:{uuid}", f"uuid:{uuid}"),
+                                (device, f"uuid:{uuid}::{device}")):
+                    msg = (f"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\n"
+                           f"LOCATION: {loc}\r\nNT: {nt}\r\nNTS: ssdp:alive\r\nSERVER: Linux/6.1 UPnP/1.0 lab/1.0\r\n"
+                           f"USN: {usn}\r\n\r\n").encode()
+                    try:
+                        listen.sendto(msg, group)
+                    except OSError:
+                        pass
+                next_notify = now + rng.uniform(30, 120)
+            try:
+                msg, peer = listen.recvfrom(2000)
+            except OSError:
+                continue
+            if not msg.startswith(b"M-SEARCH"):
+                continue
+            st = re.search(rb"(?im)^ST:\s*(\S+)", msg)
+            st = st.group(1).decode() if st else "ssdp:all"
+            if st in ("ssdp:all", "upnp:rootdevice", device):
+                nap(rng.uniform(0.05, 0.8))  # a random delay within MX
+                reply = (f"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\nLOCATION: {loc}\r\n"
+                         f"SERVER: Linux/6.1 UPnP/1.0 lab/1.0\r\nST: {device if st == 'ssdp:all' else st}\r\n"
+                         f"USN: uuid:{uuid}::{device}\r\n\r\n").encode()
+                try:
+                    listen.sendto(reply, peer)
+                except OSError:
+                    pass
+        if listen:
+            listen.close()
+
+    threads = [threading.Thread(target=ntp_client, args=(rngs[0],)),
+               threading.Thread(target=mdns, args=(rngs[1], 4)), threading.Thread(target=mdns, args=(rngs[2], 6)),
+               threading.Thread(target=ssdp, args=(rngs[3],))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 # --- attacks ----------------------------------------------------------------
 
 VARIANTS = {"scan": ["syn", "connect", "udp", "sweep", "syn"],
@@ -754,7 +1287,8 @@ def attacker():
 
 
 KINDS = {"browse": browse, "api": api, "bulk": bulk_download, "upload": upload, "speedtest": speedtest,
-         "dns": dns, "ssh": ssh_session, "video": video, "imagefeed": imagefeed, "reel": reel}
+         "dns": dns, "ssh": ssh_session, "video": video, "imagefeed": imagefeed, "reel": reel,
+         "p2p": p2p, "poller": poller, "crawl": crawl, "chatter": chatter, "dnsload": dnsload}
 
 
 def main():

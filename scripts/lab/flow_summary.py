@@ -7,7 +7,8 @@ LABELLED.csv is what scripts/bundle_tools/label_flows.py writes from
 `edgesense replay --csv` output and the run's labels.csv; lab.json is what
 scripts/lab/run wrote beside them. A flow's service is named from its
 responder address and port as the lab assigns them (www, api, files, video,
-img, reel, shop, dns, ssh, iperf, ...), or `attacker` when an attacker
+img, reel, shop, dns, ssh, iperf, ntp, tracker, p2p between clients, mdns,
+ssdp, ...), or `attacker` when an attacker
 namespace started it, `other` for the rest (neighbour discovery and the like).
 Prints a table (or JSON with --json); exits 1 on a malformed file.
 """
@@ -41,12 +42,22 @@ def main():
         where[a] = "victim"
     infra = {nodes["infra"]["v4"], nodes["infra"]["v6"]}
     attackers = {n[k] for name, n in nodes.items() if name.startswith("a") for k in ("v4", "v6")}
+    clients = {n[k] for name, n in nodes.items() if name.startswith("c") for k in ("v4", "v6")}
+    # The benign look-alikes' multicast: mDNS (IPv4, IPv6) and SSDP.
+    where.update({"224.0.0.251": "mdns", "ff02::fb": "mdns", "239.255.255.250": "ssdp"})
 
     def service(src, dst, port, proto):
         if src in attackers:
             return "attacker"
         if dst in infra:
-            return {"53": "dns", "22": "ssh"}.get(port, "iperf" if port.startswith("52") else "infra-other")
+            return {"53": "dns", "22": "ssh", "123": "ntp", "6969": "tracker"}.get(
+                port, "iperf" if port.startswith("52") else "infra-other")
+        if dst in clients:
+            # Client to client: BitTorrent peers (TCP), SSDP answers (UDP from
+            # port 1900 to the searcher's port), pings between workstations.
+            return {"TCP": "p2p", "UDP": "client-udp"}.get(proto, "client-other")
+        if where.get(dst) in ("mdns", "ssdp"):
+            return where[dst]
         name = where.get(dst)
         if name == "victim":
             return "shop" if port == "443" else "victim-other"
