@@ -621,7 +621,7 @@ def reel():
 
 VARIANTS = {"scan": ["syn", "connect", "udp", "sweep", "syn"],
             "dos": ["syn", "syn_spoofed", "udp", "udp_spoofed", "http_wrk", "http_ab"],
-            "bruteforce": ["ssh", "http", "ssh"],
+            "bruteforce": ["ssh", "http", "http_form", "ftp", "imap", "smtp"],
             "slowdos": ["slowloris", "slowbody", "slowread", "slowloris"]}
 NEXT = {}
 
@@ -635,6 +635,46 @@ def next_variant(kind):
     i = NEXT.get(kind, CFG["worker"].get("offset", 0) * len(order) // 2)
     NEXT[kind] = i + 1
     return order[i % len(order)]
+
+
+def hydra_command(variant, fam):
+    """hydra's command line for one brute-force VARIANT: (cmd, target, port).
+    A fast guesser runs 1-16 tasks at once (SSH 2-12); a slow one (30%) one
+    or two, with seconds between tries (-c: per try, over all tasks, which
+    hydra runs as one) or between a task's connections (-W). The word list
+    (400 common passwords) holds none of the lab's: every guess fails."""
+    words = os.path.join(CFG["work"], "wordlist.txt")
+    user = CFG["user"]
+    tasks = [1, 2, 4, 8, 16]
+    if variant == "ssh":  # sshd allows 3 tries per connection
+        target, port, tasks = host(RNG.choice(["ssh", "victim"]), fam), 22, [2, 4, 6, 8, 12]
+        users, service = [user, "root", "admin"], f"ssh://{url_host(target)}"
+    elif variant == "http":  # HTTP basic auth (nginx auth_basic)
+        target, port = host(RNG.choice(["web", "victim"]), fam), 80
+        users, service = ["admin", "root", "user"], f"http-get://{url_host(target)}/admin/"
+    elif variant == "http_form":  # the shop's sign-in form (loginform.py behind nginx)
+        target, port = host("victim", fam), 80
+        users = ["admin", "shop", "user", "root"]
+        service = f"http-post-form://{url_host(target)}/login:user=^USER^&pass=^PASS^:F=login failed"
+    elif variant == "ftp":  # vsftpd: a 1 s delay and a disconnect after 3 failed logins
+        target, port = host("ftp", fam), 21
+        users, service = [user, "root", "admin", "ftp"], f"ftp://{url_host(target)}"
+    elif variant == "imap":  # dovecot: LOGIN, or AUTHENTICATE LOGIN or PLAIN, on 143 or IMAPS 993
+        target = host("mail", fam)
+        port = 993 if RNG.random() < 0.25 else 143
+        users = [user, "admin", "info", "postmaster"]
+        service = f"{'imaps' if port == 993 else 'imap'}://{url_host(target)}/{RNG.choice(['CLEAR', 'LOGIN', 'PLAIN'])}"
+    else:  # smtp: AUTH on dovecot's submission port, in the clear or after STARTTLS
+        target, port = host("mail", fam), 587
+        users = [user, "admin", "info", "postmaster"]
+        mech = RNG.choice(["LOGIN", "PLAIN", "TLS:LOGIN", "TLS:PLAIN"])
+        service = f"smtp://{url_host(target)}:587/{mech}"
+    if RNG.random() < 0.3:
+        pace = RNG.choice([["-c", str(RNG.choice([1, 2, 3]))],
+                           ["-t", str(RNG.choice([1, 2])), "-W", str(RNG.choice([1, 2, 3]))]])
+    else:
+        pace = ["-t", str(RNG.choice(tasks)), "-W", "0"]
+    return ["hydra", "-I", *pace, "-l", RNG.choice(users), "-P", words, service], target, port
 
 
 def attack(kind, seconds):
@@ -720,24 +760,10 @@ def attack(kind, seconds):
                     break
     elif kind == "bruteforce":
         variant = next_variant("bruteforce")
-        words = os.path.join(CFG["work"], "wordlist.txt")
+        cmd, target, port = hydra_command(variant, fam)
+        log(f"bruteforce {variant}: {' '.join(cmd[1:cmd.index('-P')])} {cmd[-1]}")  # what ran, for the kept logs
         hydra_dir = os.path.join(CFG["work"], "hydra", CFG["worker"]["name"])
         os.makedirs(hydra_dir, exist_ok=True)
-        opts = ["-I", "-W", "0"]
-        if variant == "ssh":
-            opts += ["-t", str(RNG.choice([2, 4, 6, 8, 12]))]
-            target = host(RNG.choice(["ssh", "victim"]), fam)
-            cmd = ["hydra", *opts, "-l", RNG.choice([CFG["user"], "root", "admin"]), "-P", words,
-                   f"ssh://{url_host(target)}"]
-            port = 22
-        else:
-            target = host(RNG.choice(["web", "victim"]), fam)
-            opts += ["-t", str(RNG.choice([1, 2, 4, 8, 16]))]
-            if RNG.random() < 0.3:
-                opts += ["-c", str(RNG.choice([1, 2]))]  # a slower guesser: seconds between tries
-            cmd = ["hydra", *opts, "-l", RNG.choice(["admin", "root", "user"]), "-P", words,
-                   f"http-get://{url_host(target)}/admin/"]
-            port = 80
         subprocess_cwd = os.getcwd()
         os.chdir(hydra_dir)  # hydra writes hydra.restore where it runs
         try:

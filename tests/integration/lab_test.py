@@ -137,7 +137,7 @@ class TrafficLab(unittest.TestCase):
         # of its kind, each episode a variant the agent knows.
         variants = {"scan": {"syn", "connect", "udp", "sweep"},
                     "dos": {"syn", "syn_spoofed", "udp", "udp_spoofed", "http_wrk", "http_ab"},
-                    "bruteforce": {"ssh", "http"},
+                    "bruteforce": {"ssh", "http", "http_form", "ftp", "imap", "smtp"},
                     "slowdos": {"slowloris", "slowbody", "slowread"}}
         episodes = self.lab["episodes"]
         self.assertTrue(episodes)
