@@ -10,13 +10,17 @@ or its session count, whichever comes first. It drives real tools (curl, wget,
 dig, iperf3, ssh, scp, aria2c, ping, nmap, hping3, hydra, slowhttptest, wrk, ab) as child
 processes, each with a timeout that never passes the deadline, and Python's
 own HTTP client where a session must keep one connection open between
-requests (video players, feeds, API pollers). Attack and reel sessions append
+requests (video players, feeds, API pollers), and its IMAP, SMTP and FTP
+clients for the mail and FTP users (socket timeouts clipped to the deadline). Attack and reel sessions append
 label rows (start,end,src,dst,dport,proto,category) to the worker's own
 labels file as soon as each ends; the run merges the files. On SIGTERM the
 agent kills its children (by PID) and exits.
 """
 
+import base64
+import ftplib
 import http.client
+import imaplib
 import json
 import os
 import random
@@ -25,6 +29,7 @@ import resource
 import selectors
 import shutil
 import signal
+import smtplib
 import socket
 import ssl
 import struct
@@ -395,6 +400,102 @@ def ssh_session():
     except (BrokenPipeError, OSError):
         pass
     reap(p, 5)
+
+
+MAIL_WORDS = ["order", "invoice", "shipping", "meeting", "report", "the", "and", "please", "attached",
+              "thanks", "update", "price", "tomorrow", "numbers", "draft", "review", "customer", "team"]
+
+
+def mail():
+    """A mail client checking the inbox: IMAP login (STARTTLS on 143 mostly,
+    else plain 143 or IMAPS 993), the newest few headers, a message or two,
+    logout; in 30% of checks it first sends a message by SMTP submission (587,
+    STARTTLS mostly, AUTH). Short successful logins every 30-120 s (the
+    worker's pause): the benign look-alike of IMAP and SMTP brute force."""
+    fam = pick_family()
+    addr = host("mail", fam)
+    user, password = CFG["user"], CFG["password"]
+    timeout = min(20, left())
+    if timeout < 5:
+        return
+    try:
+        if RNG.random() < 0.3:
+            body = "\r\n".join(" ".join(RNG.choice(MAIL_WORDS) for _ in range(RNG.randint(5, 14)))
+                               for _ in range(int(RNG.lognormvariate(3, 1.2)) + 1))
+            if RNG.random() < 0.2:  # an attachment, base64 like a real one
+                body += "\r\n\r\n" + "\r\n".join(
+                    base64.b64encode(os.urandom(57)).decode() for _ in range(RNG.randint(500, 8000)))
+            msg = (f"From: {user}@lab.test\r\nTo: {RNG.choice(['alice', 'bob', user])}@lab.test\r\n"
+                   f"Subject: {' '.join(RNG.sample(MAIL_WORDS, 3))}\r\n"
+                   f"Message-ID: <{RNG.randrange(1 << 40)}@{CFG['worker']['node']}.lab.test>\r\n\r\n{body}\r\n")
+            # local_hostname: smtplib would otherwise look our name up (no DNS for that here).
+            with smtplib.SMTP(addr, 587, local_hostname=f"{CFG['worker']['node']}.lab.test",
+                              timeout=timeout) as s:
+                s.ehlo()
+                if RNG.random() < 0.8:
+                    s.starttls(context=TLS)
+                    s.ehlo()
+                s.login(user, password)
+                s.sendmail(f"{user}@lab.test", [f"{user}@lab.test"], msg.encode())
+            if not nap(RNG.uniform(0.5, 3)):
+                return
+        mode = RNG.choice(["starttls", "starttls", "starttls", "plain", "imaps"])
+        if mode == "imaps":
+            m = imaplib.IMAP4_SSL(addr, 993, ssl_context=TLS, timeout=timeout)
+        else:
+            m = imaplib.IMAP4(addr, 143, timeout=timeout)
+            if mode == "starttls":
+                m.starttls(TLS)
+        try:
+            m.login(user, password)
+            n = int(m.select("INBOX", readonly=RNG.random() < 0.5)[1][0] or 0)
+            if n:
+                lo = max(1, n - RNG.randint(3, 20))
+                m.fetch(f"{lo}:{n}", "(FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])")
+                for _ in range(RNG.randint(0, 2)):
+                    if not nap(think(0.5, 10, 2)):
+                        break
+                    m.fetch(str(RNG.randint(lo, n)), "(BODY.PEEK[])")
+        finally:
+            m.logout()  # LOGOUT, then closes the connection (also after an error)
+    except (OSError, EOFError, ValueError, imaplib.IMAP4.error, smtplib.SMTPException) as e:
+        log(f"mail: {type(e).__name__}: {e}")  # a failed check is traffic too; the log says why
+
+
+def ftp_session():
+    """An FTP client: logs in as the lab user and downloads one or two files,
+    with curl (ftp://, passive) or python's ftplib (which also lists the
+    directory first); the benign look-alike of FTP brute force."""
+    fam = pick_family()
+    addr = host("ftp", fam)
+    user, password = CFG["user"], CFG["password"]
+    files = sorted(os.listdir(os.path.join(CFG["work"], "ftp", "pub")))  # what the server offers
+    picks = RNG.sample(files, RNG.randint(1, 2))
+    if left() < 5:
+        return
+    if RNG.random() < 0.5:
+        cmd = ["curl", "-s", "--max-time", str(int(max(1, min(60, left())))), "--connect-timeout", "5",
+               "-u", f"{user}:{password}"]
+        for name in picks:
+            cmd += ["-o", "/dev/null", f"ftp://{url_host(addr)}/pub/{name}"]
+        run(cmd, 62)
+        return
+    try:
+        with ftplib.FTP(timeout=min(20, left())) as f:
+            f.connect(addr, 21)
+            f.login(user, password)
+            f.cwd("pub")
+            if RNG.random() < 0.6:
+                f.dir(lambda line: None)
+            else:
+                f.nlst()
+            for name in picks:
+                if not nap(think(0.3, 5, 1)):
+                    break
+                f.retrbinary(f"RETR {name}", lambda chunk: None)
+            f.quit()
+    except (OSError, EOFError, ftplib.Error) as e:
+        log(f"ftp: {type(e).__name__}: {e}")
 
 
 def video():
@@ -1053,7 +1154,7 @@ def chatter():
 
 VARIANTS = {"scan": ["syn", "connect", "udp", "sweep", "syn"],
             "dos": ["syn", "syn_spoofed", "udp", "udp_spoofed", "http_wrk", "http_ab"],
-            "bruteforce": ["ssh", "http", "ssh"],
+            "bruteforce": ["ssh", "http", "http_form", "ftp", "imap", "smtp"],
             "slowdos": ["slowloris", "slowbody", "slowread", "slowloris"]}
 NEXT = {}
 
@@ -1096,6 +1197,47 @@ def socket_flood(target, port, many, size, pps, seconds):
             nxt += gap
             if nxt > time.time():
                 time.sleep(nxt - time.time())
+
+
+def hydra_command(variant, fam):
+    """hydra's command line for one brute-force VARIANT: (cmd, target, port).
+    A fast guesser runs 1-16 tasks at once (SSH 2-12); a slow one (30%) one
+    or two, with seconds between tries (-c: per try, over all tasks, which
+    hydra runs as one) or between a task's connections (-W). The word list
+    (400 common passwords) holds none of the lab's: every guess fails."""
+    words = os.path.join(CFG["work"], "wordlist.txt")
+    user = CFG["user"]
+    tasks = [1, 2, 4, 8, 16]
+    if variant == "ssh":  # sshd allows 3 tries per connection
+        target, port, tasks = host(RNG.choice(["ssh", "victim"]), fam), 22, [2, 4, 6, 8, 12]
+        users, service = [user, "root", "admin"], f"ssh://{url_host(target)}"
+    elif variant == "http":  # HTTP basic auth (nginx auth_basic)
+        target, port = host(RNG.choice(["web", "victim"]), fam), 80
+        users, service = ["admin", "root", "user"], f"http-get://{url_host(target)}/admin/"
+    elif variant == "http_form":  # the shop's sign-in form (loginform.py behind nginx)
+        target, port = host("victim", fam), 80
+        users = ["admin", "shop", "user", "root"]
+        service = f"http-post-form://{url_host(target)}/login:user=^USER^&pass=^PASS^:F=login failed"
+    elif variant == "ftp":  # vsftpd: a 1 s delay and a disconnect after 3 failed logins
+        target, port = host("ftp", fam), 21
+        users, service = [user, "root", "admin", "ftp"], f"ftp://{url_host(target)}"
+    elif variant == "imap":  # dovecot: LOGIN, or AUTHENTICATE LOGIN or PLAIN, on 143 or IMAPS 993
+        target = host("mail", fam)
+        port = 993 if RNG.random() < 0.25 else 143
+        users = [user, "admin", "info", "postmaster"]
+        service = f"{'imaps' if port == 993 else 'imap'}://{url_host(target)}/{RNG.choice(['CLEAR', 'LOGIN', 'PLAIN'])}"
+    else:  # smtp: AUTH on dovecot's submission port, in the clear or after STARTTLS
+        target, port = host("mail", fam), 587
+        users = [user, "admin", "info", "postmaster"]
+        mech = RNG.choice(["LOGIN", "PLAIN", "TLS:LOGIN", "TLS:PLAIN"])
+        service = f"smtp://{url_host(target)}:587/{mech}"
+    if RNG.random() < 0.3:
+        pace = RNG.choice([["-c", str(RNG.choice([1, 2, 3]))],
+                           ["-t", str(RNG.choice([1, 2])), "-W", str(RNG.choice([1, 2, 3]))]])
+    else:
+        pace = ["-t", str(RNG.choice(tasks)), "-W", "0"]
+    return ["hydra", "-I", *pace, "-l", RNG.choice(users), "-P", words, service], target, port
+
 
 def attack(kind, seconds):
     """One attack episode of about SECONDS; returns after labelling it."""
@@ -1212,24 +1354,10 @@ def attack(kind, seconds):
                     break
     elif kind == "bruteforce":
         variant = next_variant("bruteforce")
-        words = os.path.join(CFG["work"], "wordlist.txt")
+        cmd, target, port = hydra_command(variant, fam)
+        log(f"bruteforce {variant}: {' '.join(cmd[1:cmd.index('-P')])} {cmd[-1]}")  # what ran, for the kept logs
         hydra_dir = os.path.join(CFG["work"], "hydra", CFG["worker"]["name"])
         os.makedirs(hydra_dir, exist_ok=True)
-        opts = ["-I", "-W", "0"]
-        if variant == "ssh":
-            opts += ["-t", str(RNG.choice([2, 4, 6, 8, 12]))]
-            target = host(RNG.choice(["ssh", "victim"]), fam)
-            cmd = ["hydra", *opts, "-l", RNG.choice([CFG["user"], "root", "admin"]), "-P", words,
-                   f"ssh://{url_host(target)}"]
-            port = 22
-        else:
-            target = host(RNG.choice(["web", "victim"]), fam)
-            opts += ["-t", str(RNG.choice([1, 2, 4, 8, 16]))]
-            if RNG.random() < 0.3:
-                opts += ["-c", str(RNG.choice([1, 2]))]  # a slower guesser: seconds between tries
-            cmd = ["hydra", *opts, "-l", RNG.choice(["admin", "root", "user"]), "-P", words,
-                   f"http-get://{url_host(target)}/admin/"]
-            port = 80
         subprocess_cwd = os.getcwd()
         os.chdir(hydra_dir)  # hydra writes hydra.restore where it runs
         try:
@@ -1288,7 +1416,8 @@ def attacker():
 
 KINDS = {"browse": browse, "api": api, "bulk": bulk_download, "upload": upload, "speedtest": speedtest,
          "dns": dns, "ssh": ssh_session, "video": video, "imagefeed": imagefeed, "reel": reel,
-         "p2p": p2p, "poller": poller, "crawl": crawl, "chatter": chatter, "dnsload": dnsload}
+         "p2p": p2p, "poller": poller, "crawl": crawl, "chatter": chatter, "dnsload": dnsload,
+         "mail": mail, "ftp": ftp_session}
 
 
 def main():

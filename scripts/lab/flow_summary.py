@@ -7,8 +7,8 @@ LABELLED.csv is what scripts/bundle_tools/label_flows.py writes from
 `edgesense replay --csv` output and the run's labels.csv; lab.json is what
 scripts/lab/run wrote beside them. A flow's service is named from its
 responder address and port as the lab assigns them (www, api, files, video,
-img, reel, shop, dns, ssh, iperf, ntp, tracker, p2p between clients, mdns,
-ssdp, ...), or `attacker` when an attacker
+img, reel, shop, ftp, imap, smtp, dns, ssh, iperf, ntp, tracker, p2p between
+clients, mdns, ssdp, ...), or `attacker` when an attacker
 namespace started it, `other` for the rest (neighbour discovery and the like).
 Prints a table (or JSON with --json); exits 1 on a malformed file.
 """
@@ -60,7 +60,9 @@ def main():
             return where[dst]
         name = where.get(dst)
         if name == "victim":
-            return "shop" if port == "443" else "victim-other"
+            if port.isdigit() and 40000 <= int(port) <= 40099:
+                return "ftp-data"  # vsftpd's passive ports
+            return {"443": "shop", "21": "ftp", "143": "imap", "993": "imap", "587": "smtp"}.get(port, "victim-other")
         if name:
             return name if port in ("80", "443") else f"{name}-other"
         return "other" if proto != "UDP" and proto != "TCP" else "other-" + proto.lower()

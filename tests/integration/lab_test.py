@@ -141,7 +141,7 @@ class TrafficLab(unittest.TestCase):
                     "dos": {"syn", "syn_spoofed", "http_wrk", "http_ab"} | {
                         f"{v}_{tool}_{ports}" for v in ("udp", "udp_spoofed") for tool in ("hping3", "sockets")
                         for ports in ("one", "many")},
-                    "bruteforce": {"ssh", "http"},
+                    "bruteforce": {"ssh", "http", "http_form", "ftp", "imap", "smtp"},
                     "slowdos": {"slowloris", "slowbody", "slowread"}}
         episodes = self.lab["episodes"]
         self.assertTrue(episodes)
