@@ -825,6 +825,11 @@ int trainAll(const TrainOptions& opts) {
       say("  skipped {} row(s) labelled \"{}\" (no edgesense category)", n, why);
     }
   }
+  if (const std::size_t removed =
+          train::capFlowsPerCategory(run.data, opts.max_flows_per_class, opts.seed)) {
+    say("left out {} rows: at most {} flows of a category from one input", removed,
+        opts.max_flows_per_class);
+  }
   run.read_seconds = secondsSince(t0);
   run.data_json = inputsJson(run.data);
   const auto counts = run.data.counts();
@@ -894,6 +899,10 @@ void addTrainCommand(CLI::App& app, TrainOptions& opts) {
   cmd->add_option("--benign-weight", opts.benign_weight,
                   "Training weight of each --benign-pcap row, times its class weight")
       ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  cmd->add_option("--max-flows-per-class", opts.max_flows_per_class,
+                  "At most this many flows of each category from each input, a seeded sample "
+                  "(0: all)")
       ->capture_default_str();
   cmd->add_option("--label-column", opts.label_column,
                   "The flow CSV's label column: benign, reel, scan, dos, bruteforce or slowdos "

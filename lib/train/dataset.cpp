@@ -18,6 +18,7 @@
 #include "inference/model_set.h"
 #include "model/bundle_writer.h"
 #include "output/csv.h"
+#include "train/split.h"
 
 namespace edgesense::train {
 
@@ -78,6 +79,48 @@ std::array<std::size_t, labels::kCategoryCount> Dataset::counts() const {
   std::array<std::size_t, labels::kCategoryCount> n{};
   for (const Category c : category) ++n[static_cast<std::size_t>(c)];
   return n;
+}
+
+std::size_t capFlowsPerCategory(Dataset& d, std::size_t max_flows, std::uint64_t seed) {
+  if (max_flows == 0 || d.size() == 0) return 0;
+  // The flows of each (file, category), in order of first appearance.
+  std::map<std::pair<std::uint32_t, Category>, std::vector<std::uint64_t>> flows;
+  std::unordered_map<std::uint64_t, bool> seen;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    if (seen.emplace(d.group[i], true).second) flows[{d.file[i], d.category[i]}].push_back(d.group[i]);
+  }
+  std::unordered_map<std::uint64_t, bool> drop;
+  for (auto& [key, groups] : flows) {
+    if (groups.size() <= max_flows) continue;
+    // One generator per (file, category): the sample does not depend on the
+    // other inputs or their order.
+    SeededRng rng(seed ^ (std::uint64_t{key.first} << 8) ^ static_cast<std::uint64_t>(key.second));
+    rng.shuffle(groups);
+    for (std::size_t k = max_flows; k < groups.size(); ++k) drop.emplace(groups[k], true);
+  }
+  if (drop.empty()) return 0;
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    if (drop.count(d.group[i])) {
+      ++d.sources[d.file[i]].skipped["over_max_flows"];
+      continue;
+    }
+    if (out != i) {
+      d.rows[out] = std::move(d.rows[i]);
+      d.category[out] = d.category[i];
+      d.group[out] = d.group[i];
+      d.file[out] = d.file[i];
+      d.proto[out] = d.proto[i];
+    }
+    ++out;
+  }
+  const std::size_t removed = d.size() - out;
+  d.rows.resize(out);
+  d.category.resize(out);
+  d.group.resize(out);
+  d.file.resize(out);
+  d.proto.resize(out);
+  return removed;
 }
 
 ReelGate reelGate() {

@@ -87,6 +87,14 @@ void addCapture(Dataset& d, const std::string& pcap, const std::string& labels_f
 void addBenignCapture(Dataset& d, const std::string& pcap, const pipeline::RxConfig& cfg,
                       double weight);
 
+/// Keeps at most `max_flows` flows of each category from each input file: a
+/// seeded sample of the flows (every row of a kept flow stays, every row of
+/// another goes), so one flood of hundreds of thousands of near-identical
+/// flows neither drowns the other inputs nor the training time. Rows left out
+/// are counted in their source's `skipped["over_max_flows"]`. Returns the
+/// number of rows removed; 0 and no change when `max_flows` is 0.
+std::size_t capFlowsPerCategory(Dataset& d, std::size_t max_flows, std::uint64_t seed);
+
 /// A flow CSV from `replay --csv` plus `label_column` holding category names.
 void addFlowCsv(Dataset& d, const std::string& csv, const std::string& label_column);
 

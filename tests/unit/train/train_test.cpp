@@ -83,6 +83,46 @@ Dataset synthetic(const std::array<std::size_t, labels::kCategoryCount>& flows_p
   return d;
 }
 
+// ---- the cap on flows per category and input ----
+
+TEST(CapFlowsPerCategory, KeepsAtMostNFlowsPerFileAndCategoryWholeAndSeeded) {
+  const Dataset full = synthetic({400, 60, 50, 80, 20, 30});
+  Dataset d = full;
+  const std::size_t removed = capFlowsPerCategory(d, 25, 7);
+  EXPECT_EQ(removed, full.size() - d.size());
+  // Per (file, category): min(flows there, 25) flows, each with all its rows.
+  std::map<std::pair<std::uint32_t, Category>, std::set<std::uint64_t>> before, after;
+  std::map<std::uint64_t, std::size_t> rows_before, rows_after;
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    before[{full.file[i], full.category[i]}].insert(full.group[i]);
+    ++rows_before[full.group[i]];
+  }
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    after[{d.file[i], d.category[i]}].insert(d.group[i]);
+    ++rows_after[d.group[i]];
+    EXPECT_EQ(d.rows[i][0], static_cast<double>(d.group[i]));  // rows moved with their flow
+  }
+  for (const auto& [key, groups] : before) {
+    EXPECT_EQ(after[key].size(), std::min<std::size_t>(groups.size(), 25));
+    for (const std::uint64_t g : after[key]) EXPECT_TRUE(groups.count(g));
+  }
+  for (const auto& [g, n] : rows_after) EXPECT_EQ(n, rows_before[g]);
+  std::size_t skipped = 0;
+  for (const auto& s : d.sources) {
+    const auto it = s.skipped.find("over_max_flows");
+    if (it != s.skipped.end()) skipped += it->second;
+  }
+  EXPECT_EQ(skipped, removed);
+  // The same seed keeps the same flows; another seed, others; 0 keeps all.
+  Dataset again = full, other = full, all = full;
+  capFlowsPerCategory(again, 25, 7);
+  capFlowsPerCategory(other, 25, 8);
+  EXPECT_EQ(again.group, d.group);
+  EXPECT_NE(other.group, d.group);
+  EXPECT_EQ(capFlowsPerCategory(all, 0, 7), 0u);
+  EXPECT_EQ(all.group, full.group);
+}
+
 // ---- split ----
 
 TEST(Split, SameSeedSameSplitOtherSeedOther) {
