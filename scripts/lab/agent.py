@@ -1195,8 +1195,9 @@ def socket_flood(target, port, many, size, pps, seconds):
                 pass  # a full send buffer or an ICMP error from the last one: a flood goes on
         if gap:
             nxt += gap
-            if nxt > time.time():
-                time.sleep(nxt - time.time())
+            ahead = nxt - time.time()
+            if ahead > 0:
+                time.sleep(ahead)
 
 
 def hydra_command(variant, fam):
