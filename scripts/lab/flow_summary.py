@@ -7,7 +7,7 @@ LABELLED.csv is what scripts/bundle_tools/label_flows.py writes from
 `edgesense replay --csv` output and the run's labels.csv; lab.json is what
 scripts/lab/run wrote beside them. A flow's service is named from its
 responder address and port as the lab assigns them (www, api, files, video,
-img, reel, shop, dns, ssh, iperf, ...), or `attacker` when an attacker
+img, reel, shop, dns, ssh, iperf, vpn, ...), or `attacker` when an attacker
 namespace started it, `other` for the rest (neighbour discovery and the like).
 Prints a table (or JSON with --json); exits 1 on a malformed file.
 """
@@ -39,6 +39,8 @@ def main():
         where[nodes["srv"]["all6"][i]] = name
     for a in (nodes["victim"]["v4"], nodes["victim"]["v6"]):
         where[a] = "victim"
+    for a in nodes["srv"]["all4"][6:7] + nodes["srv"]["all6"][6:7]:
+        where[a] = "vpn"  # srv's spare address: the WireGuard tunnel's endpoint (full runs)
     infra = {nodes["infra"]["v4"], nodes["infra"]["v6"]}
     attackers = {n[k] for name, n in nodes.items() if name.startswith("a") for k in ("v4", "v6")}
 
@@ -50,6 +52,8 @@ def main():
         name = where.get(dst)
         if name == "victim":
             return "shop" if port == "443" else "victim-other"
+        if name == "vpn":
+            return "vpn" if port == "51820" and proto == "UDP" else "vpn-other"
         if name:
             return name if port in ("80", "443") else f"{name}-other"
         return "other" if proto != "UDP" and proto != "TCP" else "other-" + proto.lower()
