@@ -8,7 +8,7 @@ LABELLED.csv is what scripts/bundle_tools/label_flows.py writes from
 scripts/lab/run wrote beside them. A flow's service is named from its
 responder address and port as the lab assigns them (www, api, files, video,
 img, reel, shop, ftp, imap, smtp, dns, ssh, iperf, ntp, tracker, p2p between
-clients, mdns, ssdp, ...), or `attacker` when an attacker
+clients, mdns, ssdp, vpn, ...), or `attacker` when an attacker
 namespace started it, `other` for the rest (neighbour discovery and the like).
 Prints a table (or JSON with --json); exits 1 on a malformed file.
 """
@@ -40,6 +40,8 @@ def main():
         where[nodes["srv"]["all6"][i]] = name
     for a in (nodes["victim"]["v4"], nodes["victim"]["v6"]):
         where[a] = "victim"
+    for a in nodes["srv"]["all4"][6:7] + nodes["srv"]["all6"][6:7]:
+        where[a] = "vpn"  # srv's spare address: the WireGuard tunnel's endpoint (full runs)
     infra = {nodes["infra"]["v4"], nodes["infra"]["v6"]}
     attackers = {n[k] for name, n in nodes.items() if name.startswith("a") for k in ("v4", "v6")}
     clients = {n[k] for name, n in nodes.items() if name.startswith("c") for k in ("v4", "v6")}
@@ -63,6 +65,8 @@ def main():
             if port.isdigit() and 40000 <= int(port) <= 40099:
                 return "ftp-data"  # vsftpd's passive ports
             return {"443": "shop", "21": "ftp", "143": "imap", "993": "imap", "587": "smtp"}.get(port, "victim-other")
+        if name == "vpn":
+            return "vpn" if port == "51820" and proto == "UDP" else "vpn-other"
         if name:
             return name if port in ("80", "443") else f"{name}-other"
         return "other" if proto != "UDP" and proto != "TCP" else "other-" + proto.lower()
