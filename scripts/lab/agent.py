@@ -1154,7 +1154,7 @@ def chatter():
 
 # --- attacks ----------------------------------------------------------------
 
-VARIANTS = {"scan": ["syn", "connect", "udp", "sweep", "syn"],
+VARIANTS = {"scan": ["syn", "connect", "udp", "sweep", "syn", "version"],
             "dos": ["syn", "syn_spoofed", "udp", "udp_spoofed", "http_wrk", "http_ab"],
             "bruteforce": ["ssh", "http", "http_form", "ftp", "imap", "smtp"],
             "slowdos": ["slowloris", "slowbody", "slowread", "slowloris"]}
@@ -1287,6 +1287,10 @@ def attack(kind, seconds):
                 run(["masscan", target, "-p", span, "--rate", str(rate), "--wait", "2", "-e", "eth0",
                      "--router-mac", mac, "--adapter-ip", atk], seconds + 3)
                 label_if_ran(t0, time.time(), atk, target, "*", "tcp", "scan")
+        elif variant == "version":  # connect, then probe each open port's service (-sV)
+            run(base + ["-sV", "--version-intensity", str(RNG.choice([2, 5, 7])), "--top-ports",
+                        str(RNG.choice([20, 100]))] + [target], seconds + 5)
+            label_if_ran(t0, time.time(), atk, target, "*", "tcp", "scan")
         elif variant == "udp":
             run(base + ["-sU", "--top-ports", str(RNG.choice([20, 50, 100]))] + [target], seconds + 5)
             label_if_ran(t0, time.time(), atk, target, "*", "udp", "scan")

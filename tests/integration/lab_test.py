@@ -137,7 +137,7 @@ class TrafficLab(unittest.TestCase):
     def test_episodes_say_which_variant_ran_when(self):
         # lab.json's "episodes": every attack label row lies inside an episode
         # of its kind, each episode a variant the agent knows.
-        variants = {"scan": {"syn", "connect", "udp", "sweep", "masscan"},
+        variants = {"scan": {"syn", "connect", "udp", "sweep", "masscan", "version"},
                     "dos": {"syn", "syn_spoofed", "http_wrk", "http_ab"} | {
                         f"{v}_{tool}_{ports}" for v in ("udp", "udp_spoofed") for tool in ("hping3", "sockets")
                         for ports in ("one", "many")},
