@@ -27,6 +27,7 @@ import random
 import re
 import resource
 import selectors
+import shlex
 import shutil
 import signal
 import smtplib
@@ -626,6 +627,77 @@ def reel():
         c.close()
     if fetched:  # a session cut off by the deadline before its first clip has no flows
         label(start, time.time(), me(fam), addr, 443, "tcp", "reel")
+
+
+def reel_browser():
+    """Short-form video in a real browser: headless Chromium plays the lab's
+    reel page (reelplayer.html, served by Caddy at the reel CDN address) over
+    HTTP/1.1, HTTP/2 or HTTP/3 (QUIC), one transport a session. The page's
+    player fetches vertical clips with fetch(), prefetches the next 0-3 and
+    aborts a clip's download when it is swiped away; what it does comes in the
+    page's query, drawn here: clips, watch times (a swipe-away share of the
+    session), prefetch depth, whole GETs or Range chunks of 128 KB-2 MB, one to
+    three CDN host names. Chromium's log says how many bytes the page read; a
+    session that read none (the deadline, a failed handshake) has no label."""
+    fam = pick_family()
+    cdn = CFG["hosts"]["reelcdn"]
+    addr = host("reelcdn", fam)
+    proto = RNG.choice(["h1", "h2", "h3"])
+    # Chromium takes a few seconds to start and close: the page's session ends
+    # well before the run's deadline.
+    length = min(RNG.uniform(30, 150), left() - 12)
+    if length < 10:
+        nap(left())
+        return
+    swipe = RNG.uniform(0.1, 0.5)
+    watch = []
+    while sum(watch) < length:
+        watch.append(round(RNG.uniform(1.5, 5) if RNG.random() < swipe else think(5, 40, 9), 1))
+    clips = [RNG.randrange(CFG["content"]["clips"]) for _ in watch]
+    names = cdn["names"][:RNG.choice([1, 1, 2, 3])]
+    query = urllib.parse.urlencode({
+        "clips": ",".join(map(str, clips)), "watch": ",".join(map(str, watch)),
+        "ahead": RNG.choice([0, 1, 1, 2, 2, 3]),
+        "chunk": 0 if RNG.random() < 0.5 else RNG.choice([128, 256, 512, 1024, 2048]) * 1024,
+        "hosts": ",".join(names), "end": f"{length:.1f}"})
+    url = f"https://{names[0]}/reel/player.html?{query}"
+    for n in names:  # the browser's own lookups are mapped below; a phone's resolver asks first
+        dig(n, fam)
+    with open(os.path.join(CFG["work"], "caddy", "spki")) as f:
+        spki = f.read().strip()
+    profile = os.path.join(CFG["work"], "browser", f"{CFG['worker']['name']}-{STARTED[0]}")
+    os.makedirs(profile, exist_ok=True)
+    logfile = os.path.join(profile, "chromium.log")
+    # Names resolve by the rules, never by a resolver (no DNS outside the lab),
+    # and every other name fails at once; no background services, no sandbox
+    # (root). QUIC takes the certificate only by its key's hash.
+    rules = ", ".join([f"MAP {n} {url_host(addr)}" for n in names] + ["MAP * ~NOTFOUND"])
+    cmd = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+           "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--disable-extensions", "--mute-audio",
+           "--disable-features=MediaRouter,DialMediaRouteProvider,OptimizationHints,Translate",
+           "--ignore-certificate-errors", f"--ignore-certificate-errors-spki-list={spki}",
+           f"--host-resolver-rules={rules}", "--enable-logging=stderr", "--v=0"]
+    cmd += {"h1": ["--disable-http2", "--disable-quic"], "h2": ["--disable-quic"],
+            "h3": ["--enable-quic", "--origin-to-force-quic-on=" + ",".join(f"{n}:443" for n in names)]}[proto]
+    start = time.time()
+    # run() keeps the tool's output from the agent's log; the shell sends
+    # Chromium's to a file, and the process group takes Chromium's children.
+    run(["sh", "-c", "exec " + " ".join(map(shlex.quote, cmd + [url])) + " 2>" + shlex.quote(logfile)],
+        length + 20)
+    got = 0
+    try:
+        with open(logfile, errors="replace") as f:
+            for line in f:
+                m = re.search(r'"reel-(?:bytes|done) (\d+)"', line)
+                if m:
+                    got = max(got, int(m.group(1)))
+    except OSError:
+        pass
+    shutil.rmtree(profile, ignore_errors=True)
+    log(f"reel_browser {proto} IPv{fam} {len(clips)} clips {len(names)} hosts: {got} bytes")
+    if got:
+        label(start, time.time(), me(fam), addr, 443, "udp" if proto == "h3" else "tcp", "reel")
 
 
 # --- benign look-alikes of attacks ------------------------------------------
@@ -1423,6 +1495,7 @@ def attacker():
 
 KINDS = {"browse": browse, "api": api, "bulk": bulk_download, "upload": upload, "speedtest": speedtest,
          "dns": dns, "ssh": ssh_session, "video": video, "imagefeed": imagefeed, "reel": reel,
+         "reel_browser": reel_browser,
          "p2p": p2p, "poller": poller, "crawl": crawl, "chatter": chatter, "dnsload": dnsload,
          "mail": mail, "ftp": ftp_session}
 

@@ -7,8 +7,9 @@ LABELLED.csv is what scripts/bundle_tools/label_flows.py writes from
 `edgesense replay --csv` output and the run's labels.csv; lab.json is what
 scripts/lab/run wrote beside them. A flow's service is named from its
 responder address and port as the lab assigns them (www, api, files, video,
-img, reel, shop, ftp, imap, smtp, dns, ssh, iperf, ntp, tracker, p2p between
-clients, mdns, ssdp, vpn, ...), or `attacker` when an attacker
+img, reel, reelcdn and reelcdn-quic (Caddy's HTTP/1.1 and HTTP/2, and HTTP/3,
+of the browser reel player), shop, ftp, imap, smtp, dns, ssh, iperf, ntp,
+tracker, p2p between clients, mdns, ssdp, vpn, ...), or `attacker` when an attacker
 namespace started it, `other` for the rest (neighbour discovery and the like).
 Prints a table (or JSON with --json); exits 1 on a malformed file.
 """
@@ -38,6 +39,10 @@ def main():
     for i, name in enumerate(SERVICES):
         where[nodes["srv"]["all4"][i]] = name
         where[nodes["srv"]["all6"][i]] = name
+    # srv's .17 (index 7, runs since reel_browser): Caddy, the browser reel player's CDN.
+    for k in ("all4", "all6"):
+        if len(nodes["srv"][k]) > 7:
+            where[nodes["srv"][k][7]] = "reelcdn"
     for a in (nodes["victim"]["v4"], nodes["victim"]["v6"]):
         where[a] = "victim"
     for a in nodes["srv"]["all4"][6:7] + nodes["srv"]["all6"][6:7]:
@@ -67,6 +72,8 @@ def main():
             return {"443": "shop", "21": "ftp", "143": "imap", "993": "imap", "587": "smtp"}.get(port, "victim-other")
         if name == "vpn":
             return "vpn" if port == "51820" and proto == "UDP" else "vpn-other"
+        if name == "reelcdn" and proto == "UDP" and port == "443":
+            return "reelcdn-quic"  # HTTP/3
         if name:
             return name if port in ("80", "443") else f"{name}-other"
         return "other" if proto != "UDP" and proto != "TCP" else "other-" + proto.lower()
