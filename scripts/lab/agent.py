@@ -1337,7 +1337,10 @@ def attack(kind, seconds):
         base = ["nmap", "-n", "-Pn", "--max-retries", "1", f"-T{timing}", "--host-timeout", f"{int(seconds)}s"]
         if fam == 6:
             base.append("-6")
-        if timing <= 2:  # a polite scan sends a probe every 0.4 s (T2) or 15 s (T1): few ports
+        # A polite scan (T2) sends a probe every 0.4 s: few ports. T1 (one
+        # probe per 15 s) is left out: an episode of 6-25 s would hold one
+        # probe, or none.
+        if timing <= 2:
             ports = ["--top-ports", str(RNG.choice([10, 20, 50]))]
         else:
             ports = RNG.choice([["-p", "1-1024"], ["--top-ports", str(RNG.choice([100, 300, 1000]))],
