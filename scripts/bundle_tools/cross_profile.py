@@ -2,6 +2,7 @@
 """Summarises the cross-profile evaluation of scripts/train-default-models.
 
     cross_profile.py EVAL_DIR SEED:PROFILE [SEED:PROFILE ...]  > cross-profile.json
+    cross_profile.py --print cross-profile.json
 
 Reads EVAL_DIR/cross-PROFILE/metrics.json (`edgesense eval` of models trained
 without PROFILE, on that profile's lab run) for each profile and writes one
@@ -16,7 +17,19 @@ import os
 import sys
 
 
+def show(path):
+    with open(path) as f:
+        d = json.load(f)
+    for p in d["profiles"]:
+        a = p["attack"]
+        classes = ", ".join(f"{c} {f1:.3f}" for c, f1 in a["per_class_f1"].items())
+        print(f"   held out {p['profile']:7s} attack macro-F1 {a['macro_f1']:.3f} ({classes}), "
+              f"benign FPR {a['benign_fpr'] * 100:.2f}%, reel F1 {p['reel_f1']:.3f}")
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--print":
+        return show(sys.argv[2])
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     out = {"profiles": []}
