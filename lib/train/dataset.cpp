@@ -87,7 +87,8 @@ std::size_t capFlowsPerCategory(Dataset& d, std::size_t max_flows, std::uint64_t
   std::map<std::pair<std::uint32_t, Category>, std::vector<std::uint64_t>> flows;
   std::unordered_map<std::uint64_t, bool> seen;
   for (std::size_t i = 0; i < d.size(); ++i) {
-    if (seen.emplace(d.group[i], true).second) flows[{d.file[i], d.category[i]}].push_back(d.group[i]);
+    if (seen.emplace(d.group[i], true).second)
+      flows[{d.file[i], d.category[i]}].push_back(d.group[i]);
   }
   std::unordered_map<std::uint64_t, bool> drop;
   for (auto& [key, groups] : flows) {
