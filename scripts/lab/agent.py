@@ -1025,6 +1025,16 @@ SSDP_TYPES = ["urn:schemas-upnp-org:device:MediaRenderer:1", "urn:dial-multiscre
               "urn:schemas-upnp-org:device:InternetGatewayDevice:1", "urn:schemas-upnp-org:device:Printer:1"]
 
 
+
+def join_group4(s, group, ttl):
+    """Joins an IPv4 multicast GROUP on this node's address and sends to it
+    from there (the lab has no routes: the interface is named, as a responder
+    does), with TTL, without looping our own datagrams back."""
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + socket.inet_aton(me(4)))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(me(4)))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+
 def chatter():
     """A desktop's or a device's background chatter until the deadline, each in
     its own thread: NTP (a burst of 4 queries 2 s apart, then one every 16-64 s,
@@ -1092,12 +1102,7 @@ def chatter():
             group = ("ff02::fb", 5353, 0, ifindex)
         else:
             s.bind(("0.0.0.0", 5353))
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                         socket.inet_aton("224.0.0.251") + socket.inet_aton(me(4)))
-            # No route in the lab: the interface is named, as a responder does.
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(me(4)))
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            join_group4(s, "224.0.0.251", 255)
             group = ("224.0.0.251", 5353)
         s.settimeout(0.5)
         recs = mdns_records()
@@ -1145,11 +1150,7 @@ def chatter():
             listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listen.bind(("0.0.0.0", 1900))
-            listen.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                              socket.inet_aton("239.255.255.250") + socket.inet_aton(me(4)))
-            listen.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(me(4)))
-            listen.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
-            listen.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            join_group4(listen, "239.255.255.250", 2)
             listen.settimeout(0.5)
         loc = f"http://{me(4)}:{49152 + zlib.crc32(uuid.encode()) % 1000}/description.xml"
         group = ("239.255.255.250", 1900)
