@@ -18,6 +18,7 @@ agent kills its children (by PID) and exits.
 """
 
 import base64
+import collections
 import ftplib
 import http.client
 import imaplib
@@ -872,7 +873,8 @@ def crawl_python(fam):
     addr, tls = host("www", fam), RNG.random() < 0.6
     par, fresh, limit = RNG.choice([1, 2, 4, 8]), RNG.random() < 0.4, RNG.randint(30, 200)
     agent = {"User-Agent": RNG.choice(CRAWLER_AGENTS)}
-    todo, seen, lock = [("/wiki/index.html", 0)], {"/wiki/index.html"}, threading.Lock()
+    # The crawl frontier: (path, depth) in the order found, each path once.
+    frontier, seen, lock = collections.deque([("/wiki/index.html", 0)]), {"/wiki/index.html"}, threading.Lock()
     if RNG.random() < 0.6:
         Conn("www.lab.test", addr, tls).get("/robots.txt", agent)
     count = [0]
@@ -883,7 +885,7 @@ def crawl_python(fam):
         idle = 0
         while left() > 1 and idle < 20:
             with lock:
-                item = todo.pop(0) if todo and count[0] < limit else None
+                item = frontier.popleft() if frontier and count[0] < limit else None
                 count[0] += item is not None
             if item is None:
                 if count[0] >= limit:
@@ -892,17 +894,18 @@ def crawl_python(fam):
                 nap(0.1)
                 continue
             idle = 0
+            page, depth = item
             body = []
-            conn.get(item[0], agent, keep=body)
+            conn.get(page, agent, keep=body)
             if fresh:
                 conn.close()
-            if item[1] < 2 and item[0].endswith(".html"):
+            if depth < 2 and page.endswith(".html"):
                 for link in re.findall(rb'(?:href|src)="([^"#?]+)"', b"".join(body)):
-                    path = urllib.parse.urljoin(item[0], link.decode())
+                    path = urllib.parse.urljoin(page, link.decode())
                     with lock:
                         if path.startswith("/") and path not in seen:
                             seen.add(path)
-                            todo.append((path, item[1] + 1))
+                            frontier.append((path, depth + 1))
             if delay and not nap(delay):
                 break
         conn.close()
@@ -1034,6 +1037,18 @@ def join_group4(s, group, ttl):
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(me(4)))
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+
+
+def ssdp_send(sock, to, start, **headers):
+    """One SSDP message (a NOTIFY or an answer to an M-SEARCH): START, the
+    headers every message of ours carries, then HEADERS in order. A send that
+    fails is dropped, as by a real device."""
+    lines = [start, "CACHE-CONTROL: max-age=1800", "SERVER: Linux/6.1 UPnP/1.0 lab/1.0"]
+    lines += [f"{k}: {v}" if v else f"{k}:" for k, v in headers.items()]
+    try:
+        sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), to)
+    except OSError:
+        pass
 
 def chatter():
     """A desktop's or a device's background chatter until the deadline, each in
@@ -1188,13 +1203,8 @@ def chatter():
             if now >= next_notify:
                 for nt, usn in (("upnp:rootdevice", f"uuid:{uuid}::upnp:rootdevice"), (f"uuid:{uuid}", f"uuid:{uuid}"),
                                 (device, f"uuid:{uuid}::{device}")):
-                    msg = (f"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\n"
-                           f"LOCATION: {loc}\r\nNT: {nt}\r\nNTS: ssdp:alive\r\nSERVER: Linux/6.1 UPnP/1.0 lab/1.0\r\n"
-                           f"USN: {usn}\r\n\r\n").encode()
-                    try:
-                        listen.sendto(msg, group)
-                    except OSError:
-                        pass
+                    ssdp_send(listen, group, "NOTIFY * HTTP/1.1", HOST="239.255.255.250:1900",
+                              LOCATION=loc, NT=nt, NTS="ssdp:alive", USN=usn)
                 next_notify = now + rng.uniform(30, 120)
             try:
                 msg, peer = listen.recvfrom(2000)
@@ -1206,13 +1216,8 @@ def chatter():
             st = st.group(1).decode() if st else "ssdp:all"
             if st in ("ssdp:all", "upnp:rootdevice", device):
                 nap(rng.uniform(0.05, 0.8))  # a random delay within MX
-                reply = (f"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\nLOCATION: {loc}\r\n"
-                         f"SERVER: Linux/6.1 UPnP/1.0 lab/1.0\r\nST: {device if st == 'ssdp:all' else st}\r\n"
-                         f"USN: uuid:{uuid}::{device}\r\n\r\n").encode()
-                try:
-                    listen.sendto(reply, peer)
-                except OSError:
-                    pass
+                ssdp_send(listen, peer, "HTTP/1.1 200 OK", EXT="", LOCATION=loc,
+                          ST=device if st == "ssdp:all" else st, USN=f"uuid:{uuid}::{device}")
         if listen:
             listen.close()
 
