@@ -34,6 +34,7 @@
 #include "labels/labels.h"
 #include "model/bundle_writer.h"
 #include "model/isolation_forest.h"
+#include "model/mitre.h"
 #include "output/json_writer.h"
 #include "train/dataset.h"
 #include "train/grid.h"
@@ -105,17 +106,6 @@ std::string defaultVersion() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y.%m.%d-%H%M%S", &tm);
   return buf;
-}
-
-// MITRE ATT&CK entries of the attack classes (those of the shipped bundle).
-const std::map<std::string, model::MitreEntry>& attackMitre() {
-  static const std::map<std::string, model::MitreEntry> m = {
-      {"scan", {"TA0007", "T1046", "Discovery", "Network Service Discovery"}},
-      {"dos", {"TA0040", "T1498", "Impact", "Network Denial of Service"}},
-      {"bruteforce", {"TA0006", "T1110", "Credential Access", "Brute Force"}},
-      {"slowdos", {"TA0040", "T1499", "Impact", "Endpoint Denial of Service"}},
-  };
-  return m;
 }
 
 /// What every head of one run shares.
@@ -337,7 +327,13 @@ HeadOutcome trainXgb(const Run& run, model::Task task) {
   for (std::size_t c = 1; c < k; ++c) b.thresholds[classes[c]] = th;
   b.features = run.feature_names;
   b.model_json = r.model_json;
-  if (!reel) b.mitre = attackMitre();
+  if (!reel) {
+    for (std::size_t c = 1; c < k; ++c) {
+      const auto& known = model::knownMitre();
+      if (const auto it = known.find(classes[c]); it != known.end())
+        b.mitre[classes[c]] = it->second;
+    }
+  }
   std::vector<FeatureVector> train_rows;
   train_rows.reserve(train_idx.size());
   for (const std::size_t i : train_idx) train_rows.push_back(run.data.rows[i]);

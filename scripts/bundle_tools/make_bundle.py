@@ -37,16 +37,10 @@ KEY_COLUMNS = ["flow_id", "src_ip", "src_port", "dest_ip", "dest_port", "proto",
                "start", "end", "reason", "window"]
 QUANTILES = [i / 10 for i in range(11)]
 
-# MITRE ATT&CK entries for the usual attack class names; --mitre FILE adds or replaces.
-DEFAULT_MITRE = {
-    "scan": ("TA0007", "Discovery", "T1046", "Network Service Discovery"),
-    "dos": ("TA0040", "Impact", "T1498", "Network Denial of Service"),
-    "synflood": ("TA0040", "Impact", "T1498.001", "Direct Network Flood"),
-    "udpflood": ("TA0040", "Impact", "T1498.001", "Direct Network Flood"),
-    "slowdos": ("TA0040", "Impact", "T1499", "Endpoint Denial of Service"),
-    "httpflood": ("TA0040", "Impact", "T1499.002", "Service Exhaustion Flood"),
-    "bruteforce": ("TA0006", "Credential Access", "T1110", "Brute Force"),
-}
+# MITRE ATT&CK entries for the usual attack class names: the project's one
+# table, which `edgesense train` embeds too. --mitre FILE adds or replaces.
+MITRE_TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib", "model",
+                           "mitre.json")
 
 
 def fail(message):
@@ -219,8 +213,9 @@ def main():
         "schema_hash": schema_hash,
     }
     if args.task == "attack":
-        mitre = {c: dict(zip(["tactic_id", "tactic", "technique_id", "technique"], DEFAULT_MITRE[c]))
-                 for c in classes[1:] if c in DEFAULT_MITRE}
+        with open(MITRE_TABLE) as f:
+            known = json.load(f)
+        mitre = {c: known[c] for c in classes[1:] if c in known}
         if args.mitre:
             with open(args.mitre) as f:
                 mitre.update(json.load(f))

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/isolation_forest.h"
+#include "model/mitre.h"
 #include "test_bundles.h"
 
 namespace edgesense::model {
@@ -141,6 +142,24 @@ TEST(Bundle, AccessorsReadBundleJson) {
   const std::vector<features::FeatureVector> two(2);
   std::vector<float> out(5);
   EXPECT_THROW(attack->predict(two, out), std::invalid_argument);
+}
+
+TEST(Bundle, OneMitreTableForTrainAndMakeBundle) {
+  // make_bundle.py wrote the python bundle's entries from lib/model/mitre.json,
+  // the file knownMitre() embeds: the two agree class by class.
+  const auto attack = Bundle::load(test::pythonBundles() / "attack");
+  for (const std::string cls : {"scan", "dos"}) {
+    const MitreEntry* written = attack->mitre(cls);
+    ASSERT_NE(written, nullptr) << cls;
+    const MitreEntry& known = knownMitre().at(cls);
+    EXPECT_EQ(written->tactic_id, known.tactic_id) << cls;
+    EXPECT_EQ(written->technique_id, known.technique_id) << cls;
+    EXPECT_EQ(written->tactic, known.tactic) << cls;
+    EXPECT_EQ(written->technique, known.technique) << cls;
+  }
+  // The shipped attack classes all have an entry.
+  for (const char* cls : {"scan", "dos", "bruteforce", "slowdos"})
+    EXPECT_TRUE(knownMitre().contains(cls)) << cls;
 }
 
 TEST(Bundle, IsolationForestBundleScoresLikeTheForest) {
