@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "train/trainer.h"
+
 namespace CLI {
 class App;
 }
@@ -63,38 +65,9 @@ struct CheckConfigOptions {
 void addCheckConfigCommand(CLI::App& app, CheckConfigOptions& opts);
 int runCheckConfig(const CheckConfigOptions& opts);
 
-/// `edgesense train`: labelled inputs -> reel, attack and anomaly bundles.
-struct TrainOptions {
-  std::vector<std::string> pcaps;         // --pcap, paired in order with --labels
-  std::vector<std::string> labels;        // labels files
-  std::vector<std::string> csvs;          // labelled flow CSVs (replay --csv + a label column)
-  std::vector<std::string> cicflowmeter;  // CIC-IDS2017 / CSE-CIC-IDS2018 CSVs
-  std::vector<std::string> benign_pcaps;  // real captures whose every flow is benign
-  double benign_weight = 1;               // each of their rows' weight in training
-  std::size_t max_flows_per_class = 0;    // per input file and category; 0: all
-  std::string label_column = "category";  // what label_flows.py adds
-  std::string head;                       // reel, attack, anomaly or all
-  bool split_by_file = false;
-  std::size_t folds = 0;  // k-fold cross-validation; 0: none
-  std::string grid;       // YAML hyperparameter grid; empty: the built-in one
-  std::size_t early_stopping = 20;
-  int threads = 2;
-  double benign_fpr = 0.005;  // attack threshold target on validation
-  double min_attack_threshold = 0.5;
-  double reel_fpr = 0.005;  // reel threshold target on validation (non-reel rows called reel)
-  double min_reel_threshold = 0.5;
-  double max_class_weight = 50;
-  std::string config;    // flows/features sections for --pcap inputs
-  std::string out;       // bundle directory
-  std::string name;      // empty: the head
-  std::string version;   // empty: the UTC time of training
-  std::string features;  // comma-separated model columns; empty: all
-  std::string scores;    // CSV of every row's score; empty: none
-  std::uint64_t seed = 1;
-  std::size_t trees = 100;
-  std::size_t sample_size = 256;
-  double threshold_fpr = 0.005;
-};
+/// `edgesense train`: labelled inputs -> reel, attack and anomaly bundles
+/// (lib/train/trainer.h).
+using TrainOptions = train::TrainOptions;
 
 void addTrainCommand(CLI::App& app, TrainOptions& opts);
 int runTrain(const TrainOptions& opts);
