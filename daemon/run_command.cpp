@@ -437,6 +437,14 @@ int runDaemon(const RunOptions& opts) {
       status = 1;
     }
   }
+  // How the fanout spread the work: one line per capture thread.
+  if (captures.size() > 1) {
+    for (std::size_t i = 0; i < captures.size(); ++i) {
+      const pipeline::RxSnapshot s = captures[i]->loop->published();
+      spdlog::info("rx-{} ({} thread {}): {} packets, {} flows", i, captures[i]->interface,
+                   captures[i]->index, s.rx.packets, s.flows.created);
+    }
+  }
   reportSuppressedLogs(true);
   return status;
 }

@@ -59,6 +59,21 @@ std::unique_ptr<PacketSource> openFiles(const std::vector<std::string>& paths);
 std::unique_ptr<PacketSource> openMemory(std::span<const std::uint8_t> image,
                                          const std::string& name);
 
+/// How the capture threads of one interface share its packets (a
+/// PACKET_FANOUT group; see openLive()).
+enum class FanoutMode : std::uint8_t {
+  /// A classic BPF program hashes the IP address pair, symmetric in source
+  /// and destination: every packet between two hosts, fragments included,
+  /// reaches the same thread as it is on the wire, so each thread sees what a
+  /// single-thread capture (and a replay of it) sees of those hosts.
+  kIpPair,
+  /// The kernel's symmetric flow hash (addresses and ports) with
+  /// PACKET_FANOUT_FLAG_DEFRAG: IPv4 datagrams arrive reassembled, one
+  /// packet where the wire carried several; IPv6 fragments are hashed
+  /// without ports, so a flow's fragments may reach another thread.
+  kFlow,
+};
+
 struct LiveOptions {
   std::string interface;
   std::string bpf;  // empty: everything
@@ -68,10 +83,11 @@ struct LiveOptions {
   bool immediate = false;      // deliver each packet at once
   int timeout_ms = 100;        // read timeout, for idle ticks
   /// PACKET_FANOUT group (0..65535) shared by the capture threads of one
-  /// interface: the kernel hashes each packet's flow (both directions alike,
-  /// IP fragments reassembled first) to one member, so each flow stays on one
-  /// thread. -1: no group, this handle sees every packet.
+  /// interface: the kernel sends each packet to one member, both directions
+  /// of a flow alike, by `fanout_mode`. -1: no group, this handle sees every
+  /// packet.
   int fanout_group = -1;
+  FanoutMode fanout_mode = FanoutMode::kIpPair;
 };
 
 /// Opens and activates a live capture handle (and joins its fanout group). A

@@ -12,7 +12,9 @@
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "capture/fanout_program.h"
 #include "capture/packet_source.h"
 
 namespace edgesense::capture {
@@ -248,7 +250,7 @@ class LiveSource final : public PacketSource {
       pcap_freecode(&prog);
       if (set != 0) throw CaptureError("interface " + name_ + ": " + pcap_geterr(p));
     }
-    if (o.fanout_group >= 0) joinFanout(o.fanout_group);
+    if (o.fanout_group >= 0) joinFanout(o.fanout_group, o.fanout_mode);
   }
 
   ReadStatus next(decode::Frame& frame) noexcept override {
@@ -293,19 +295,31 @@ class LiveSource final : public PacketSource {
   }
 
  private:
-  /// Joins the packet socket under the activated handle to a hash fanout
-  /// group. The kernel's hash is symmetric (both directions of a flow land on
-  /// the same member); the defrag flag reassembles IP fragments before
-  /// hashing, so later fragments follow their first one.
-  void joinFanout(int group) {
+  /// Joins the packet socket under the activated handle to the interface's
+  /// fanout group. kIpPair: a PACKET_FANOUT_CBPF group whose program
+  /// (fanout_program.h) hashes the address pair; every member sets the same
+  /// program, the group keeps the last. kFlow: the kernel's flow hash, IPv4
+  /// fragments reassembled first (PACKET_FANOUT_FLAG_DEFRAG).
+  void joinFanout(int group, FanoutMode mode) {
     if (group > 0xffff) {
       throw CaptureError("interface " + name_ + ": fanout group " + std::to_string(group) +
                          " is not in 0..65535");
     }
-    const int arg = group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
-    if (setsockopt(pcap_fileno(handle_.get()), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
+    const int fd = pcap_fileno(handle_.get());
+    const int type = mode == FanoutMode::kIpPair ? PACKET_FANOUT_CBPF
+                                                 : (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG);
+    const int arg = group | (type << 16);
+    if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
       throw CaptureError("interface " + name_ + ": cannot join packet fanout group " +
                          std::to_string(group) + ": " + std::strerror(errno));
+    }
+    if (mode != FanoutMode::kIpPair) return;
+    std::vector<sock_filter> code = ipPairFanoutProgram();
+    const sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
+    if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof prog) != 0) {
+      throw CaptureError("interface " + name_ + ": cannot set the fanout program of group " +
+                         std::to_string(group) + ": " + std::strerror(errno) +
+                         " (capture.fanout: flow needs no program)");
     }
   }
 

@@ -33,7 +33,8 @@ struct PoolConfig;
 }  // namespace edgesense::inference
 namespace edgesense::capture {
 struct LiveOptions;
-}
+enum class FanoutMode : std::uint8_t;  // kIpPair, kFlow
+}  // namespace edgesense::capture
 
 namespace edgesense::config {
 
@@ -60,8 +61,9 @@ struct CaptureConfig {
   bool promiscuous{};
   std::int64_t buffer_size{};  // bytes
   bool immediate{};
-  int threads{};          // per interface
-  double read_timeout{};  // seconds
+  int threads{};                 // per interface
+  capture::FanoutMode fanout{};  // how several threads share an interface
+  double read_timeout{};         // seconds
   friend bool operator==(const CaptureConfig&, const CaptureConfig&) = default;
 };
 

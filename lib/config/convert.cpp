@@ -65,6 +65,7 @@ capture::LiveOptions Config::toLiveOptions(const std::string& interface) const {
   o.promiscuous = capture.promiscuous;
   o.buffer_size = static_cast<int>(capture.buffer_size);  // at most 1 GiB
   o.immediate = capture.immediate;
+  o.fanout_mode = capture.fanout;
   o.timeout_ms = std::max(1, static_cast<int>(std::llround(capture.read_timeout * 1e3)));
   return o;
 }

@@ -484,6 +484,7 @@ std::string urlPath(std::string_view s) {
 constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error", "critical"};
 constexpr std::string_view kFormats[] = {"text", "json"};
 constexpr std::string_view kProtocols[] = {"tcp", "udp"};
+constexpr std::string_view kFanoutModes[] = {"ip-pair", "flow"};  // capture::FanoutMode
 
 // ---------------------------------------------------------------------------
 // The table
@@ -537,9 +538,22 @@ std::vector<Key> makeTable() {
             .def = "1",
             .min = 1,
             .max = 64,
-            .doc = "Capture threads per interface. Several share a PACKET_FANOUT group hashed by "
-                   "flow, so each flow stays on one thread; each has its own flow table."},
+            .doc = "Capture threads per interface. Several share a PACKET_FANOUT group (see "
+                   "`fanout`); each has its own flow table and host table."},
            EDGESENSE_FIELD(capture.threads)),
+      bind({.path = "capture.fanout",
+            .type = Type::kEnum,
+            .def = "ip-pair",
+            .doc = "How several capture threads share an interface. ip-pair: by a hash of the IP "
+                   "address pair, so every packet between two hosts, fragments included, reaches "
+                   "one thread as it was on the wire, and flow features equal a single-thread "
+                   "replay of the same traffic; few busy host pairs balance poorly. flow: the "
+                   "kernel's flow hash, better balanced, but IPv4 datagrams arrive reassembled "
+                   "(one packet where the wire had fragments) and IPv6 fragments may reach "
+                   "another thread than their flow. Host context (src_*, dst_*) is per thread "
+                   "either way.",
+            .choices = kFanoutModes},
+           EDGESENSE_FIELD(capture.fanout)),
       bind({.path = "capture.read_timeout",
             .type = Type::kSeconds,
             .def = "0.1",

@@ -33,7 +33,7 @@ constexpr MetricDef kMetrics[] = {
     {"edgesense_flow_snapshots_total", kCounter, "interface", "records",
      "Interim records of long flows (active timeout); the flow goes on."},
     {"edgesense_flow_fragments_total", kCounter, "interface,result", "packets",
-     "IPv4 later fragments, by whether their flow was found (attributed, unattributed)."},
+     "IPv4 and IPv6 later fragments, by whether their flow was found (attributed, unattributed)."},
     {"edgesense_flow_evictions_total", kCounter, "interface,kind", "flows",
      "Flows evicted from a full table, by kind, in the order they are chosen: half_open (TCP "
      "without a completed handshake) and one_packet (other flows of one packet), closing (TCP "

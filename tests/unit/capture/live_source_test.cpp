@@ -19,6 +19,8 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "capture/packet_source.h"
 #include "decode/decode.h"
@@ -110,15 +112,16 @@ TEST_F(LiveSourceTest, ReadTimesOutOnASilentLinkAndBreaksOnRequest) {
   EXPECT_EQ(src->next(f), ReadStatus::kEnd);
 }
 
-// Two handles in one hash fanout group: every frame goes to exactly one of
-// them, and both directions of a flow go to the same one.
-TEST_F(LiveSourceTest, FanoutKeepsEachFlowOnOneHandle) {
+// Two handles in one flow-hash fanout group: every frame goes to exactly one
+// of them, and both directions of a flow go to the same one.
+TEST_F(LiveSourceTest, FlowFanoutKeepsEachFlowOnOneHandle) {
   LiveOptions o;
   o.interface = "es0";
   o.bpf = "udp and port 5000";
   o.immediate = true;
   o.timeout_ms = 20;
   o.fanout_group = 4242;
+  o.fanout_mode = FanoutMode::kFlow;
   std::unique_ptr<PacketSource> src[2] = {openLive(o), openLive(o)};
   constexpr int kFlows = 32;
   for (int i = 0; i < kFlows; ++i) {
@@ -155,6 +158,92 @@ TEST_F(LiveSourceTest, FanoutKeepsEachFlowOnOneHandle) {
   EXPECT_GT(on_first, 0);
   EXPECT_LT(on_first, kFlows);
   EXPECT_EQ(src[0]->stats().packets + src[1]->stats().packets, 3u * kFlows);
+}
+
+/// Sends a built frame out of `from`.
+void sendFrame(const ts::Frame& f, const char* from) {
+  static const int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+  ASSERT_GE(fd, 0);
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = static_cast<int>(if_nametoindex(from));
+  to.sll_halen = 6;
+  ASSERT_EQ(
+      sendto(fd, f.bytes.data(), f.bytes.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+      static_cast<ssize_t>(f.bytes.size()));
+}
+
+// Two handles in one ip-pair fanout group, frames of 24 host pairs (IPv4 and
+// IPv6, untagged, 802.1Q, QinQ), each pair's frames both ways, whole and in
+// fragments, received (sent from es1) and sent (from es0 itself): every frame
+// arrives once and as sent (no reassembly), and all frames of a host pair,
+// fragments included, on the same handle.
+TEST_F(LiveSourceTest, IpPairFanoutKeepsEachHostPairWithItsFragmentsOnOneHandle) {
+  LiveOptions o;
+  o.interface = "es0";
+  o.immediate = true;
+  o.timeout_ms = 20;
+  o.fanout_group = 4343;
+  ASSERT_EQ(o.fanout_mode, FanoutMode::kIpPair);  // the default
+  std::unique_ptr<PacketSource> src[2] = {openLive(o), openLive(o)};
+
+  constexpr int kPairs = 24;
+  int sent = 0;
+  for (int i = 0; i < kPairs; ++i) {
+    const bool v6 = i % 2 == 1;
+    std::vector<ts::VlanTag> tags;
+    if (i % 3 == 1) tags = {{.vid = 10}};
+    if (i % 3 == 2) tags = {{.vid = 20, .tpid = ts::kEtherTypeQinQ}, {.vid = 30}};
+    const std::string a =
+        v6 ? "2001:db8:a::" + std::to_string(i + 1) : "198.51.100." + std::to_string(i + 1);
+    const std::string b =
+        v6 ? "2001:db8:b::" + std::to_string(i + 1) : "203.0.113." + std::to_string(i + 1);
+    for (const bool reverse : {false, true}) {
+      for (const char* from : {"es1", "es0"}) {
+        ts::PacketBuilder small;
+        small.ethernet(tags).ip(reverse ? b : a, reverse ? a : b).udp(4000, 6000).payload(100);
+        sendFrame(small.build(), from);
+        ts::PacketBuilder big;
+        big.ethernet(tags).ip(reverse ? b : a, reverse ? a : b).udp(4000, 6000).payload(3000);
+        const auto fragments =
+            ts::fragmentPacket(big.build(), 1200, static_cast<std::uint32_t>(100 + i));
+        ASSERT_EQ(fragments.size(), 3u);
+        for (const ts::Frame& f : fragments) sendFrame(f, from);
+        sent += 4;
+      }
+    }
+  }
+
+  std::map<std::string, std::set<int>> handles_of_pair;  // lower address -> handles
+  int frames = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (frames < sent && std::chrono::steady_clock::now() < deadline) {
+    for (int h = 0; h < 2; ++h) {
+      decode::Frame f;
+      const ReadStatus st = src[h]->next(f);
+      ASSERT_NE(st, ReadStatus::kError) << src[h]->lastError();
+      if (st != ReadStatus::kPacket) continue;
+      decode::Packet p;
+      if (decode::decode(f, p) != decode::DecodeError::kNone) continue;  // not ours
+      char text[2][64] = {};
+      decode::formatAddress(p.src, text[0], sizeof text[0]);
+      decode::formatAddress(p.dst, text[1], sizeof text[1]);
+      const std::string key = std::min(std::string(text[0]), std::string(text[1]));
+      if (key.find("198.51.100.") == std::string::npos && key.find("2001:db8:a::") != 0) continue;
+      ++frames;
+      handles_of_pair[key].insert(h);
+    }
+  }
+  EXPECT_EQ(frames, sent);  // each frame exactly once, fragments not reassembled
+  ASSERT_EQ(handles_of_pair.size(), static_cast<std::size_t>(kPairs));
+  int on_first = 0;
+  for (const auto& [pair, handles] : handles_of_pair) {
+    EXPECT_EQ(handles.size(), 1u) << "host pair of " << pair << " was split";
+    on_first += handles.count(0) ? 1 : 0;
+  }
+  // 24 pairs hashed over two members: both get some.
+  EXPECT_GT(on_first, 0);
+  EXPECT_LT(on_first, kPairs);
 }
 
 TEST_F(LiveSourceTest, FanoutGroupOutOfRangeIsOneClearError) {
