@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <set>
 #include <vector>
@@ -328,6 +329,68 @@ TEST(HostContext, ScanLooksLikeAScan) {
   EXPECT_TRUE(std::isnan(host(client, Feature::kSrcFailedShare10s)));  // none of its flows ended
   EXPECT_NEAR(host(client, Feature::kDstSrcs10s), 2, 0.02);
   EXPECT_EQ(host(client, Feature::kDstFlows60s), 201);
+}
+
+TEST(HostContext, DistinctCountsHoldUnderEveryKey) {
+  // The bitmaps hash under the table key: any key counts distinct hosts and
+  // ports about right, the same ones again add nothing, and a fixed key
+  // gives the same estimates every time.
+  for (const std::uint64_t seed : {flow::kDefaultHashSeed, std::uint64_t{1}, std::uint64_t{2}}) {
+    HostTableConfig cfg;
+    cfg.hash_key = flow::HashKey::fromSeed(seed);
+    HostTable hosts(cfg), again(cfg);
+    const auto scanner = v4("10.0.0.66");
+    HostContext last{}, last_again{};
+    for (int round = 0; round < 2; ++round) {
+      for (int i = 0; i < 100; ++i) {
+        const std::uint8_t b[4] = {10, 1, static_cast<std::uint8_t>(i / 50),
+                                   static_cast<std::uint8_t>(i)};
+        const auto port = static_cast<std::uint16_t>(1000 + i);
+        const TimeUs ts = kT0 + round * 1000 + i;
+        last = hosts.onFlowStart(scanner, decode::IpAddress::fromV4(b), port, 6, ts);
+        last_again = again.onFlowStart(scanner, decode::IpAddress::fromV4(b), port, 6, ts);
+      }
+    }
+    EXPECT_EQ(host(last, Feature::kSrcFlows10s), 200) << seed;
+    EXPECT_NEAR(host(last, Feature::kSrcDstHosts10s), 100, 100 * 0.08) << seed;
+    EXPECT_NEAR(host(last, Feature::kSrcDstPorts10s), 100, 100 * 0.08) << seed;
+    EXPECT_EQ(host(last, Feature::kSrcDstHosts10s), host(last_again, Feature::kSrcDstHosts10s));
+    EXPECT_EQ(host(last, Feature::kSrcDstPorts10s), host(last_again, Feature::kSrcDstPorts10s));
+  }
+}
+
+TEST(HostContext, HostsChosenToShareOneUnkeyedBitAreCountedApart) {
+  // The bitmap hash before it was keyed (murmur3's finalizer over the
+  // address): anyone could pick 64 targets that all set one bit, and a scan
+  // of them read as one distinct host. Under the key they are counted.
+  auto mix = [](std::uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+  };
+  auto unkeyed_bit = [&](const decode::IpAddress& a) {
+    std::uint64_t w[2];
+    std::memcpy(w, a.bytes.data(), 16);
+    const std::uint64_t h = mix(w[0] ^ mix(w[1]));
+    return ((h >> 6) % 4) * 64 + (h & 63);
+  };
+  std::vector<decode::IpAddress> targets;
+  std::uint64_t wanted_bit = 0;
+  for (std::uint32_t n = 0; targets.size() < 64 && n < (1u << 20); ++n) {
+    const std::uint8_t b[4] = {10, static_cast<std::uint8_t>(n >> 16),
+                               static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+    const auto a = decode::IpAddress::fromV4(b);
+    if (targets.empty()) wanted_bit = unkeyed_bit(a);
+    if (unkeyed_bit(a) == wanted_bit) targets.push_back(a);
+  }
+  ASSERT_EQ(targets.size(), 64u);
+  HostTable hosts(HostTableConfig{});
+  HostContext last{};
+  for (std::size_t i = 0; i < targets.size(); ++i)
+    last = hosts.onFlowStart(v4("10.0.0.66"), targets[i], 22, 6, kT0 + static_cast<TimeUs>(i));
+  EXPECT_NEAR(host(last, Feature::kSrcDstHosts10s), 64, 64 * 0.08);
 }
 
 TEST(HostContext, WindowsDecay) {
