@@ -412,6 +412,13 @@ class FlowTable {
     std::uint32_t head = kNil;
     std::uint32_t tail = kNil;
   };
+  /// A first fragment, remembered so its later fragments find its flow.
+  /// Keyed as the IP layer reassembles: IPv4 by (source, destination,
+  /// protocol, id), RFC 791; IPv6 by (source, destination, id), RFC 8200,
+  /// whose fragment header names the first header of the fragmentable part
+  /// (a destination options header, say), not the transport. And by the IP
+  /// version: IPv4 addresses are stored IPv4-mapped, so without it an IPv6
+  /// chain between ::ffff:a.b.c.d addresses would match an IPv4 one.
   struct FragmentSlot {
     IpAddress src;
     IpAddress dst;
@@ -419,6 +426,7 @@ class FlowTable {
     std::uint32_t flow = kNil;
     std::uint32_t generation = 0;
     std::uint8_t proto = 0;
+    std::uint8_t ip_version = 0;
     TimeUs ts = 0;
   };
 
@@ -675,28 +683,35 @@ class FlowTable {
     pushBack(lists_[kClosingList], idx, 0);
   }
 
-  std::uint32_t fragmentSlot(const IpAddress& src, const IpAddress& dst, std::uint32_t id,
-                             std::uint8_t proto) const noexcept {
-    FlowKey k;  // reuse the key hash over (src, dst, id, proto)
-    k.lo_addr = src;
-    k.hi_addr = dst;
-    k.lo_port = static_cast<std::uint16_t>(id >> 16);
-    k.hi_port = static_cast<std::uint16_t>(id);
-    k.proto = proto;
+  /// The protocol as a fragment slot keys it (see FragmentSlot).
+  static std::uint8_t fragmentProto(const decode::Packet& p) noexcept {
+    return p.ip_version == 6 ? 0 : p.proto;
+  }
+
+  std::uint32_t fragmentSlot(const decode::Packet& p) const noexcept {
+    FlowKey k;  // reuse the key hash over (src, dst, id, proto, version)
+    k.lo_addr = p.src;
+    k.hi_addr = p.dst;
+    k.lo_port = static_cast<std::uint16_t>(p.frag_id >> 16);
+    k.hi_port = static_cast<std::uint16_t>(p.frag_id);
+    k.proto = fragmentProto(p);
+    k.ip_version = p.ip_version;
     return static_cast<std::uint32_t>(hashKey(k, cfg_.hash_key) %
                                       std::max<std::uint32_t>(cfg_.fragment_slots, 1));
   }
 
   void rememberFragment(const decode::Packet& p, std::uint32_t idx) noexcept {
-    FragmentSlot& s = frags_[fragmentSlot(p.src, p.dst, p.frag_id, p.proto)];
-    s = FragmentSlot{p.src, p.dst, p.frag_id, idx, generations_[idx], p.proto, p.ts_us};
+    FragmentSlot& s = frags_[fragmentSlot(p)];
+    s = FragmentSlot{p.src,        p.dst,  p.frag_id, idx, generations_[idx], fragmentProto(p),
+                     p.ip_version, p.ts_us};
   }
 
   template <class Observer>
   void processLaterFragment(const decode::Packet& p, Observer& obs) noexcept {
-    const FragmentSlot& s = frags_[fragmentSlot(p.src, p.dst, p.frag_id, p.proto)];
+    const FragmentSlot& s = frags_[fragmentSlot(p)];
     const bool hit = s.flow != kNil && s.src == p.src && s.dst == p.dst && s.id == p.frag_id &&
-                     s.proto == p.proto && p.ts_us - s.ts <= cfg_.fragment_timeout_us &&
+                     s.proto == fragmentProto(p) && s.ip_version == p.ip_version &&
+                     p.ts_us - s.ts <= cfg_.fragment_timeout_us &&
                      generations_[s.flow] == s.generation;
     if (!hit) {
       ++stats_.fragments_unattributed;

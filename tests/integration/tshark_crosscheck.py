@@ -327,13 +327,16 @@ def classify(row):
             return malformed(p, "ipv6_ext_header_chain_too_long")
     src, dst = address(src), address(dst)
     p.protocol = proto
-    if proto not in (TCP, UDP, ICMP, ICMPV6):
-        p.status = "other_proto"
-        return p
     if p.fragment == "later":
         # No transport header: attributed through tshark's reassembly later.
+        # Its protocol is not known from it alone: an IPv6 fragment header
+        # names the first header of the fragmentable part (a destination
+        # options header, say), and reassembly ignores it (RFC 8200).
         p.status = "later_fragment"
         p.key = (src, dst, vlan)
+        return p
+    if proto not in (TCP, UDP, ICMP, ICMPV6):
+        p.status = "other_proto"
         return p
     if proto in (TCP, UDP):
         if not quoted and any(first(row, f) for f in L4_ERRORS):
@@ -405,7 +408,7 @@ def tshark_conversations(pcap):
                 continue
             for m in members:
                 if m.status == "later_fragment" and m.key[:2] in head_ends(head) \
-                        and m.key[2] == head.key[1]:
+                        and m.key[2] == head.key[1] and head.key[0] in (TCP, UDP, ICMP, ICMPV6):
                     m.status, m.key, m.forward, m.part = "ok", head.key, head.forward, head.part
                     stats["later_fragments_attributed"] += 1
                     if m.frame < head.frame:

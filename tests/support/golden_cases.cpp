@@ -320,6 +320,28 @@ GoldenCase ipv6Fragments(const fs::path& dir, int64_t base) {
   return c.finish();
 }
 
+GoldenCase ipv6FragmentsDestOpts(const fs::path& dir, int64_t base) {
+  CaseFile c(dir, "ipv6_fragments_dest_opts");
+  FlowSpec spec = flow(kClient6, 40042, kServer6, 9000, base);
+  spec.ipv6_ext_headers = {Ipv6ExtHeader::destinationOptions()};
+  spec.ipv6_ext_headers_fragmentable = true;
+  UdpSession u(c.writer(), spec);
+  u.send(Direction::kToServer, patternPayload(3000, 9), 1448);
+  u.wait(u.spec().rtt_ns);
+  u.send(Direction::kToClient, 200);
+  u.wait(u.spec().rtt_ns);
+  u.send(Direction::kToServer, patternPayload(2000, 10), 1448);
+  c.add(u);
+  c.info().notes =
+      "UDP over IPv6 with a destination options header for the final destination: "
+      "a 3008-byte datagram in 3 fragments and a 2008-byte one in 2, each first "
+      "fragment holding fragment header, destination options, UDP header (the "
+      "fragment header names destination options, 60, as next header in every "
+      "fragment, RFC 8200 section 4.5), and an unfragmented reply with the same "
+      "destination options header. Later fragments belong to the flow.";
+  return c.finish();
+}
+
 // ---------------------------------------------------------------- UDP, ICMP
 
 GoldenCase udpDns(const fs::path& dir, int64_t base) {
@@ -816,6 +838,7 @@ const std::vector<std::pair<const char*, CaseFn>>& caseTable() {
       {"tcp_simultaneous_close", tcpSimultaneousClose},
       {"clock_jump", clockJump},
       {"tcp_rst_out_of_window", tcpRstOutOfWindow},
+      {"ipv6_fragments_dest_opts", ipv6FragmentsDestOpts},
   };
   return table;
 }

@@ -329,8 +329,8 @@ void UdpSession::send(Direction dir, Bytes payload, size_t fragment_payload) {
     queue(dir, now(), b.build(), payload_size);
   } else {
     if (Ipv4Spec* ip = b.ipv4Spec()) ip->dont_fragment = false;
-    const std::vector<Frame> fragments =
-        fragmentPacket(b.build(), fragment_payload, fragment_id_++);
+    const std::vector<Frame> fragments = fragmentPacket(b.build(), fragment_payload, fragment_id_++,
+                                                        spec().ipv6_ext_headers_fragmentable);
     int64_t t = now();
     for (size_t i = 0; i < fragments.size(); ++i) {
       queue(dir, t, fragments[i], i == 0 ? payload_size : 0);

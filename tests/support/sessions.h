@@ -68,6 +68,9 @@ struct FlowSpec {
   int64_t ack_delay_ns = 40 * kNsPerUs;  // segment -> the ACK it triggers
   bool dont_fragment = true;             // IPv4 DF on unfragmented packets
   std::vector<Ipv6ExtHeader> ipv6_ext_headers;  // put in every IPv6 packet of the flow
+  /// A fragmented IPv6 packet carries ipv6_ext_headers behind its fragment header, in the
+  /// first fragment only (headers for the final destination), not before it in each.
+  bool ipv6_ext_headers_fragmentable = false;
 };
 
 class Session {

@@ -471,6 +471,77 @@ TEST(FlowTable, LaterFragmentsJoinTheirFirstFragmentsFlow) {
   EXPECT_EQ(t.stats().fragments_unattributed, 1u);
 }
 
+TEST(FlowTable, FragmentSlotsKeepIpVersionsApart) {
+  // IPv4 is stored IPv4-mapped: an IPv6 chain between ::ffff:10.0.0.2 and
+  // ::ffff:10.0.0.1 with the same id has the same address bytes.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  Packet first = udp("10.0.0.2", 1000, "10.0.0.1", 2000, kT0, 1514);
+  first.fragment = decode::Fragment::kFirst;
+  first.frag_id = 77;
+  Packet v6_later = udp("10.0.0.2", 0, "10.0.0.1", 0, kT0 + 10, 600);
+  v6_later.ip_version = 6;
+  v6_later.fragment = decode::Fragment::kLater;
+  v6_later.frag_id = 77;
+  Packet v4_later = v6_later;
+  v4_later.ip_version = 4;
+  t.process(first, r);
+  t.process(v6_later, r);
+  EXPECT_EQ(t.stats().fragments_unattributed, 1u);
+  EXPECT_EQ(t.stats().fragments_attributed, 0u);
+  t.process(v4_later, r);
+  EXPECT_EQ(t.stats().fragments_attributed, 1u);
+
+  // And the other way round: an IPv6 first fragment, an IPv4 later one.
+  Packet v6_first = first;
+  v6_first.ip_version = 6;
+  v6_first.frag_id = 78;
+  v6_first.ts_us = kT0 + 20;
+  Packet v4_other = v4_later;
+  v4_other.frag_id = 78;
+  v4_other.ts_us = kT0 + 30;
+  t.process(v6_first, r);
+  t.process(v4_other, r);
+  EXPECT_EQ(t.stats().fragments_unattributed, 2u);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);  // the IPv4 and the IPv6 flow
+  EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[1].pkts_fwd, 3u);
+}
+
+TEST(FlowTable, Ipv6LaterFragmentsMatchWithoutTheirNextHeader) {
+  // With a destination options header behind the fragment header, a later
+  // fragment's next header is 60, its first fragment's transport UDP: IPv6
+  // reassembles by (source, destination, id) alone (RFC 8200).
+  FlowTable<Ext> t(config());
+  Recorder r;
+  Packet first = udp("10.0.0.2", 1000, "10.0.0.1", 2000, kT0, 1514);
+  first.ip_version = 6;
+  first.fragment = decode::Fragment::kFirst;
+  first.frag_id = 0x5eed0001;
+  Packet later = udp("10.0.0.2", 0, "10.0.0.1", 0, kT0 + 10, 600);
+  later.ip_version = 6;
+  later.proto = 60;
+  later.fragment = decode::Fragment::kLater;
+  later.frag_id = 0x5eed0001;
+  t.process(first, r);
+  t.process(later, r);
+  EXPECT_EQ(t.stats().fragments_attributed, 1u);
+  // IPv4 keeps the protocol in the key (RFC 791).
+  Packet v4_first = udp("10.0.0.2", 1000, "10.0.0.1", 2000, kT0 + 20, 1514);
+  v4_first.fragment = decode::Fragment::kFirst;
+  v4_first.frag_id = 9;
+  Packet v4_other = udp("10.0.0.2", 0, "10.0.0.1", 0, kT0 + 30, 600);
+  v4_other.proto = decode::ipproto::kTcp;
+  v4_other.fragment = decode::Fragment::kLater;
+  v4_other.frag_id = 9;
+  t.process(v4_first, r);
+  t.process(v4_other, r);
+  EXPECT_EQ(t.stats().fragments_unattributed, 1u);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[1].pkts_fwd, 3u);
+}
+
 // The clock rule (FlowTable::resolveHeld): a time further than
 // max_clock_jump (60 s) from the clock is believed only if the next time
 // agrees with it.
