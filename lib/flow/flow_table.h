@@ -89,6 +89,11 @@ struct FlowTableStats {
   std::uint64_t clock_steps_back = 0;    // the clock was re-based backwards
   TimeUs last_clock_jump_us = 0;         // the last lone packet's offset from the clock
   std::uint64_t rst_out_of_window = 0;   // RSTs ignored: sequence number outside the window
+  /// Flows whose initiator is not the sender of their first packet: TCP
+  /// first seen at its SYN-ACK, or mid-stream from the lower port (see
+  /// initiatorIsLo()).
+  std::uint64_t direction_from_syn_ack = 0;
+  std::uint64_t direction_from_port = 0;
   /// Flows evicted from the full table, by kind (they sum to
   /// ended[kEvicted]), in the order they are chosen: TCP without a completed
   /// handshake and other flows of one packet, closing TCP, the rest.
@@ -109,7 +114,9 @@ struct FlowTableStats {
   }
 };
 
-/// One tracked flow. "Forward" is the initiator's direction (toserver).
+/// One tracked flow. "Forward" is the initiator's direction (toserver): the
+/// first packet's sender, unless that packet shows it is the server's (see
+/// FlowTable::initiatorIsLo()).
 template <class Ext>
 struct Flow {
   FlowKey key;
@@ -545,7 +552,7 @@ class FlowTable {
     FlowT& f = *std::construct_at(&pool_[idx]);
     f.key = key;
     f.hash32 = h;
-    f.initiator_is_lo = src_is_lo;
+    f.initiator_is_lo = initiatorIsLo(p, src_is_lo);
     f.first_ts = f.last_ts = p.ts_us;
     f.list = listFor(key.proto) + kNewListOffset;
     insertSlot(h, idx);
@@ -558,6 +565,30 @@ class FlowTable {
     stats_.peak_active = std::max(stats_.peak_active, ++stats_.active);
     obs.onStart(f, p);
     return idx;
+  }
+
+  /// The direction rule: whether the initiator of the flow that `p` starts
+  /// is the key's lower endpoint. A TCP flow first seen at its SYN-ACK was
+  /// opened by the SYN-ACK's receiver. One first seen without a SYN (the
+  /// capture began, or the table lost it, mid-connection) takes the side
+  /// with the lower port as the server, as most servers listen below the
+  /// ephemeral range (Zeek guesses from a list of likely server ports);
+  /// equal ports leave the sender as initiator. A SYN alone, and every other
+  /// protocol, keep the first sender: UDP and ICMP have no handshake to read
+  /// and their first packet is most often the request. Counts the flows
+  /// turned round, so the first packet is accounted backward and the
+  /// features read as if the flow had been seen from its start.
+  bool initiatorIsLo(const decode::Packet& p, bool src_is_lo) noexcept {
+    using namespace decode::tcpflag;
+    if (p.proto != decode::ipproto::kTcp) return src_is_lo;
+    if (p.tcp_flags & kSyn) {
+      if (!(p.tcp_flags & kAck)) return src_is_lo;
+      ++stats_.direction_from_syn_ack;
+      return !src_is_lo;
+    }
+    if (p.src_port >= p.dst_port) return src_is_lo;
+    ++stats_.direction_from_port;
+    return !src_is_lo;
   }
 
   template <class Observer>

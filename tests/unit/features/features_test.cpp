@@ -279,6 +279,90 @@ TEST(Features, FirstPacketsAreSignedSizesAndGaps) {
   EXPECT_NEAR(get(r, Feature::kFirstGap8), 2.405, 1e-12);
 }
 
+/// The packets of `all` from index `from` on, as a capture that began late.
+std::vector<Pkt> from(const std::vector<Pkt>& all, std::size_t first) {
+  return {all.begin() + static_cast<std::ptrdiff_t>(first), all.end()};
+}
+
+/// Per-direction features of `pkts`, computed directly from the list, agree
+/// with the record: the flow table accounted each packet to its side.
+void expectDirectionsAsListed(const FlowRecord& r, const std::vector<Pkt>& pkts) {
+  std::vector<double> fwd_len, bwd_len, fwd_iat, bwd_iat;
+  TimeUs last[2] = {-1, -1};
+  for (const Pkt& k : pkts) {
+    (k.fwd ? fwd_len : bwd_len).push_back(size(k));
+    TimeUs& l = last[k.fwd ? 0 : 1];
+    if (l >= 0) (k.fwd ? fwd_iat : bwd_iat).push_back(static_cast<double>(k.ts - l) * 1e-6);
+    l = k.ts;
+  }
+  EXPECT_EQ(get(r, Feature::kFwdPackets), static_cast<double>(fwd_len.size()));
+  EXPECT_EQ(get(r, Feature::kBwdPackets), static_cast<double>(bwd_len.size()));
+  EXPECT_NEAR(get(r, Feature::kFwdLenMean), direct(fwd_len).mean, 1e-9);
+  EXPECT_NEAR(get(r, Feature::kBwdLenMax), direct(bwd_len).max, 1e-9);
+  EXPECT_NEAR(get(r, Feature::kFwdIatMean), direct(fwd_iat).mean, 1e-9);
+  EXPECT_NEAR(get(r, Feature::kBwdIatMax), direct(bwd_iat).max, 1e-9);
+  const double first = size(pkts[0]);
+  EXPECT_EQ(get(r, Feature::kFirstSize1), pkts[0].fwd ? first : -first);
+}
+
+TEST(Features, AFlowPickedUpAtItsSynAckReadsAsSeenFromItsStart) {
+  // The capture missed the SYN: the SYN-ACK's receiver is the initiator and
+  // the SYN-ACK is a backward packet, as it was in the whole session.
+  const std::vector<Pkt> pkts = from(kTcpSession, 1);
+  const FlowRecord r = run(pkts);
+  EXPECT_EQ(r.src, v4("10.0.0.2"));
+  EXPECT_EQ(r.src_port, 40000);
+  EXPECT_EQ(r.dst_port, 443);
+  expectDirectionsAsListed(r, pkts);
+  EXPECT_EQ(get(r, Feature::kFirstSize1), -40);
+  EXPECT_EQ(get(r, Feature::kFwdSyn), 0);
+  EXPECT_EQ(get(r, Feature::kBwdSyn), 1);
+  EXPECT_EQ(get(r, Feature::kFwdInitWindow), 1000);
+  EXPECT_EQ(get(r, Feature::kBwdInitWindow), 2000);
+  EXPECT_EQ(get(r, Feature::kHandshake), 0);  // its SYN was not seen
+  // Zeek's SHR: the responder's SYN-ACK, then FIN; no SYN from the originator.
+  EXPECT_EQ(kConnStateNames[static_cast<std::size_t>(get(r, Feature::kConnState))], "SHR");
+  EXPECT_EQ(get(r, Feature::kSrcFlows10s), 1);
+  EXPECT_NEAR(get(r, Feature::kDstSrcs10s), 1, 0.01);
+}
+
+TEST(Features, AFlowPickedUpMidStreamReadsAsSeenFromItsStart) {
+  // The first packet seen is the server's response (from port 443).
+  const std::vector<Pkt> pkts = from(kTcpSession, 4);
+  ASSERT_FALSE(pkts[0].fwd);
+  const FlowRecord r = run(pkts);
+  EXPECT_EQ(r.src, v4("10.0.0.2"));
+  EXPECT_EQ(r.src_port, 40000);
+  expectDirectionsAsListed(r, pkts);
+  EXPECT_EQ(get(r, Feature::kFirstSize1), -1480);
+  EXPECT_EQ(get(r, Feature::kFwdInitWindow), 1000);
+  EXPECT_EQ(get(r, Feature::kBwdInitWindow), 2000);
+  EXPECT_EQ(get(r, Feature::kHandshake), 0);
+  EXPECT_EQ(kConnStateNames[static_cast<std::size_t>(get(r, Feature::kConnState))], "OTH");
+}
+
+TEST(HostContext, AFlowTurnedRoundCountsForItsInitiator) {
+  // A client's flow picked up at the SYN-ACK, then a second one it opens
+  // with a SYN: both are the client's flows out, the server's flows in.
+  flow::FlowConfig fc;
+  fc.max_flows = 8;
+  FeatureFlowTable table(fc);
+  HostTable hosts(HostTableConfig{});
+  Collect sink;
+  FeatureExtractor ex(FeatureParams{}, hosts, sink);
+  table.process(make({kT0, false, 74, kSyn | kAck}, decode::ipproto::kTcp), ex);
+  Packet second = make({kT0 + 1000, true, 74, kSyn}, decode::ipproto::kTcp, 8443);
+  table.process(second, ex);
+  table.flushAll(ex);
+  ASSERT_EQ(sink.records.size(), 2u);
+  for (const FlowRecord& r : sink.records) EXPECT_EQ(r.src, v4("10.0.0.2"));
+  const FlowRecord& r = sink.records[0].dst_port == 8443 ? sink.records[0] : sink.records[1];
+  EXPECT_EQ(get(r, Feature::kSrcFlows10s), 2);
+  EXPECT_NEAR(get(r, Feature::kSrcDstPorts10s), 2, 0.05);
+  EXPECT_EQ(get(r, Feature::kDstFlows10s), 2);
+  EXPECT_NEAR(get(r, Feature::kDstSrcs10s), 1, 0.01);
+}
+
 TEST(Features, UndefinedValuesAreNaN) {
   // One UDP packet: no IATs, no TCP fields, no backward direction.
   const FlowRecord r = run({{kT0, true, 100}}, decode::ipproto::kUdp);

@@ -79,6 +79,7 @@ struct Ended {
   std::uint16_t initiator_port;
   std::uint32_t window;
   TimeUs first, last;
+  IpAddress initiator;
 };
 
 /// Records what the table reports.
@@ -89,14 +90,16 @@ struct Recorder {
   int packets = 0;
 
   static Ended of(const Flow<Ext>& f, EndReason r) {
-    return {r,        f.pkts[0],  f.pkts[1], f.bytes[0], f.bytes[1], f.initiatorPort(),
-            f.window, f.first_ts, f.last_ts};
+    return {r,        f.pkts[0],  f.pkts[1], f.bytes[0],       f.bytes[1], f.initiatorPort(),
+            f.window, f.first_ts, f.last_ts, f.initiatorAddr()};
   }
   void onStart(Flow<Ext>&, const Packet&) { ++started; }
-  void onPacket(Flow<Ext>& f, const Packet&, Direction) {
+  void onPacket(Flow<Ext>& f, const Packet&, Direction dir) {
     ++f.ext.packets;
     ++packets;
+    directions.push_back(dir);
   }
+  std::vector<Direction> directions;  // of every packet, in order
   void onSnapshot(const Flow<Ext>& f, TimeUs) {
     snapshots.push_back(of(f, EndReason::kActiveTimeout));
   }
@@ -540,6 +543,102 @@ TEST(FlowTable, Ipv6LaterFragmentsMatchWithoutTheirNextHeader) {
   t.flushAll(r);
   ASSERT_EQ(r.ended.size(), 2u);
   EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[1].pkts_fwd, 3u);
+}
+
+// The direction rule (FlowTable::initiatorIsLo): a TCP flow first seen after
+// its SYN takes its initiator from the SYN-ACK or the ports.
+
+TEST(FlowDirection, AFlowFirstSeenAtItsSynAckIsOpenedByItsReceiver) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(srv(kSyn | kAck, kT0, 5000, 1001), r);  // the client's SYN was not captured
+  t.process(cli(kAck, kT0 + 1000, 1001, 5001), r);
+  t.process(cli(kAck | kPsh, kT0 + 2000, 1001, 5001, 440), r);
+  t.process(srv(kAck | kPsh, kT0 + 3000, 5001, 1441, 1000), r);
+  t.process(cli(kFin | kAck, kT0 + 4000, 1441, 6001), r);
+  t.process(srv(kFin | kAck, kT0 + 5000, 6001, 1442), r);
+  t.process(cli(kAck, kT0 + 6000, 1442, 6002), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  const Ended& e = r.ended[0];
+  EXPECT_EQ(e.reason, EndReason::kTcpFin);
+  EXPECT_EQ(e.initiator, v4("10.0.0.2"));
+  EXPECT_EQ(e.initiator_port, 5000);
+  EXPECT_EQ(e.pkts_fwd, 4u);
+  EXPECT_EQ(e.pkts_bwd, 3u);
+  EXPECT_EQ(e.bytes_bwd, 60u * 3 + 1000);
+  EXPECT_EQ(e.first, kT0);
+  ASSERT_EQ(r.directions.size(), 7u);
+  EXPECT_EQ(r.directions[0], Direction::kBackward);  // the SYN-ACK
+  EXPECT_EQ(r.directions[1], Direction::kForward);
+  EXPECT_EQ(t.stats().direction_from_syn_ack, 1u);
+  EXPECT_EQ(t.stats().direction_from_port, 0u);
+}
+
+TEST(FlowDirection, AFlowFirstSeenMidStreamTakesTheLowerPortAsTheServer) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(srv(kAck | kPsh, kT0, 90000, 70000, 1000), r);  // the server's data first
+  t.process(cli(kAck, kT0 + 1000, 70000, 91000), r);
+  t.process(seg("10.0.0.3", 6000, "10.0.0.1", 80, kAck, kT0 + 2000, 1, 1), r);  // client first
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[0].initiator, v4("10.0.0.2"));
+  EXPECT_EQ(r.ended[0].initiator_port, 5000);
+  EXPECT_EQ(r.ended[0].pkts_fwd, 1u);
+  EXPECT_EQ(r.ended[0].pkts_bwd, 1u);
+  EXPECT_EQ(r.ended[0].bytes_bwd, 1060u);
+  EXPECT_EQ(r.ended[1].initiator, v4("10.0.0.3"));
+  EXPECT_EQ(r.ended[1].pkts_fwd, 1u);
+  EXPECT_EQ(r.directions[0], Direction::kBackward);
+  EXPECT_EQ(r.directions[2], Direction::kForward);
+  EXPECT_EQ(t.stats().direction_from_port, 1u);  // the second flow kept its sender
+  EXPECT_EQ(t.stats().direction_from_syn_ack, 0u);
+}
+
+TEST(FlowDirection, EqualPortsKeepTheFirstSender) {
+  // BGP between two routers, picked up mid-stream: nothing tells, so the
+  // first sender stays the initiator, whichever end of the key it is.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(seg("10.0.0.9", 179, "10.0.0.1", 179, kAck | kPsh, kT0, 1, 1, 19), r);
+  t.process(seg("10.0.0.1", 179, "10.0.0.9", 179, kAck, kT0 + 1000, 1, 20), r);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].initiator, v4("10.0.0.9"));
+  EXPECT_EQ(r.directions, (std::vector{Direction::kForward, Direction::kBackward}));
+  EXPECT_EQ(t.stats().direction_from_port + t.stats().direction_from_syn_ack, 0u);
+}
+
+TEST(FlowDirection, ASynAndOtherProtocolsKeepTheFirstSender) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  // A SYN from a low port to a high one is still the opening.
+  t.process(seg("10.0.0.1", 80, "10.0.0.2", 5000, kSyn, kT0, 1, 0), r);
+  // UDP has no handshake: the first datagram's sender, even from port 53.
+  t.process(udp("10.0.0.1", 53, "10.0.0.2", 5000, kT0 + 1000), r);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  for (const Ended& e : r.ended) {
+    EXPECT_EQ(e.initiator, v4("10.0.0.1"));
+    EXPECT_EQ(e.pkts_fwd, 1u);
+  }
+  EXPECT_EQ(t.stats().direction_from_port + t.stats().direction_from_syn_ack, 0u);
+}
+
+TEST(FlowDirection, ASynAckOnAClosingFlowJoinsIt) {
+  // Only a fresh SYN starts a new flow on a closing one: a late SYN-ACK
+  // retransmission stays in the old flow and turns nothing round.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(cli(kSyn, kT0, 1000, 0), r);
+  t.process(srv(kSyn | kAck, kT0 + 100, 5000, 1001), r);
+  t.process(cli(kRst, kT0 + 200, 1001, 0), r);
+  t.process(srv(kSyn | kAck, kT0 + 300, 5000, 1001), r);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].initiator_port, 5000);
+  EXPECT_EQ(r.ended[0].pkts_bwd, 2u);
+  EXPECT_EQ(t.stats().direction_from_syn_ack, 0u);
 }
 
 // The clock rule (FlowTable::resolveHeld): a time further than
