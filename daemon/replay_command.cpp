@@ -135,6 +135,11 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   j.field("interim_snapshots", f.ended[static_cast<std::size_t>(flow::EndReason::kActiveTimeout)]);
   j.field("peak_active", f.peak_active);
   j.field("rst_out_of_window", f.rst_out_of_window);
+  // Flows whose initiator is not their first packet's sender (the direction rule).
+  j.key("direction_flipped").beginObject();
+  j.field("syn_ack", f.direction_from_syn_ack);
+  j.field("port", f.direction_from_port);
+  j.endObject();
   j.key("evicted_by_kind").beginObject();
   j.field("half_open", f.evicted_half_open);
   j.field("one_packet", f.evicted_one_packet);
@@ -235,6 +240,14 @@ void printTextSummary(const pipeline::RxLoop& rx, double wall_seconds) {
   if (f.rst_out_of_window > 0) {
     std::fprintf(stderr, "edgesense replay: %llu TCP resets outside the window were ignored\n",
                  static_cast<unsigned long long>(f.rst_out_of_window));
+  }
+  if (f.direction_from_syn_ack + f.direction_from_port > 0) {
+    std::fprintf(stderr,
+                 "edgesense replay: %llu TCP flows first seen after their SYN were turned round: "
+                 "%llu from the SYN-ACK, %llu from the ports\n",
+                 static_cast<unsigned long long>(f.direction_from_syn_ack + f.direction_from_port),
+                 static_cast<unsigned long long>(f.direction_from_syn_ack),
+                 static_cast<unsigned long long>(f.direction_from_port));
   }
 }
 

@@ -690,8 +690,10 @@ std::vector<Key> makeTable() {
             .doc = "Seed of the key that hashes flows, hosts and fragments into their tables, so "
                    "nobody outside can choose packets whose keys collide. 0: a live sensor (run) "
                    "draws a fresh 128-bit key from the kernel at start, and a replay uses a "
-                   "built-in seed. Any other value: that seed, in both. The key only places "
-                   "entries: records, flow ids and features are the same whatever it is."},
+                   "built-in seed. Any other value: that seed, in both. The key places "
+                   "entries and picks the bits of the host context's distinct-count bitmaps: "
+                   "records, flow ids and features are the same whatever it is, bar the small "
+                   "errors of those distinct-count estimates (which values share a bit)."},
            EDGESENSE_FIELD(flows.hash_seed)),
 
       section("inference",

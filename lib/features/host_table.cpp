@@ -16,20 +16,28 @@ namespace {
 constexpr std::uint32_t kNil = 0xffffffffu;
 constexpr int kBits = 256;
 
-std::uint64_t mix(std::uint64_t h) noexcept {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  return h ^ (h >> 33);
+// Words that set the bitmap hashes apart from the slot hash (which hashes
+// the address alone) and from each other, under the same key.
+constexpr std::uint64_t kHostBitTag = 0x686f73742d626974ULL;  // "host-bit"
+constexpr std::uint64_t kPortBitTag = 0x706f72742d626974ULL;  // "port-bit"
+
+/// The keyed hash that picks an address's bit in the distinct-count bitmaps.
+/// Unkeyed, anyone could choose a thousand hosts or ports that all set one
+/// bit and read as one distinct value: a scan hidden from the scan features.
+/// Under the key that cannot be planned; a replay's fixed key keeps the
+/// estimates repeatable, and another key changes only which values collide.
+std::uint64_t sketchHash(const IpAddress& a, const flow::HashKey& key) noexcept {
+  std::uint64_t w[3];
+  std::memcpy(w, a.bytes.data(), 16);
+  w[2] = kHostBitTag;
+  return flow::sipHashWords(key, w);
 }
 
-/// The unkeyed hash of an address, for the distinct-count bitmaps only: a
-/// feature value must not depend on the table key.
-std::uint64_t sketchHash(const IpAddress& a) noexcept {
-  std::uint64_t w[2];
-  std::memcpy(w, a.bytes.data(), 16);
-  return mix(w[0] ^ mix(w[1]));
+/// The same for a responder port of a protocol.
+std::uint64_t portSketchHash(std::uint8_t proto, std::uint16_t port,
+                             const flow::HashKey& key) noexcept {
+  const std::uint64_t w[2] = {std::uint64_t{proto} << 16 | port, kPortBitTag};
+  return flow::sipHashWords(key, w);
 }
 
 /// The keyed hash that places a host in the slots (see flow/keyed_hash.h).
@@ -230,9 +238,9 @@ HostTable::Host* HostTable::lookup(const IpAddress& addr, TimeUs ts, bool create
 HostContext HostTable::onFlowStart(const IpAddress& src, const IpAddress& dst, std::uint16_t dport,
                                    std::uint8_t proto, TimeUs ts) noexcept {
   const TimeUs lengths[2] = {cfg_.short_window_us, cfg_.long_window_us};
-  const std::uint64_t port_hash = mix(std::uint64_t{proto} << 16 | dport);
-  const std::uint64_t dst_hash = sketchHash(dst);
-  const std::uint64_t src_hash = sketchHash(src);
+  const std::uint64_t port_hash = portSketchHash(proto, dport, cfg_.hash_key);
+  const std::uint64_t dst_hash = sketchHash(dst, cfg_.hash_key);
+  const std::uint64_t src_hash = sketchHash(src, cfg_.hash_key);
   constexpr auto at = [](Feature f) { return index(f) - index(kFirstHostFeature); };
   static constexpr Feature kSrcFlows[2] = {Feature::kSrcFlows10s, Feature::kSrcFlows60s};
   static constexpr Feature kSrcPorts[2] = {Feature::kSrcDstPorts10s, Feature::kSrcDstPorts60s};

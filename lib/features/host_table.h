@@ -35,9 +35,10 @@ struct HostTableConfig {
   std::uint32_t max_hosts = 32768;
   TimeUs short_window_us = 10'000'000;
   TimeUs long_window_us = 60'000'000;
-  /// Keys the hash of the host slots (flows.hash_seed, as the flow table).
-  /// The distinct-count bitmaps hash unkeyed: the features must not depend
-  /// on the key.
+  /// Keys the hash of the host slots and of the distinct-count bitmaps
+  /// (flows.hash_seed, as the flow table), so nobody can choose hosts or
+  /// ports that collide in either. The distinct counts are estimates; which
+  /// values share a bit, and so their small errors, depend on the key.
   flow::HashKey hash_key = flow::kDefaultHashKey;
 };
 

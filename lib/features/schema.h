@@ -5,7 +5,8 @@
 /// on another schema are refused. Read-only, shared by every thread.
 ///
 /// Conventions: "forward" (fwd) is the initiator's direction (the sender of
-/// the first packet seen), "backward" (bwd) the responder's. Sizes are frame
+/// the first packet seen, unless it shows the flow began earlier: see
+/// FlowTable::initiatorIsLo()), "backward" (bwd) the responder's. Sizes are frame
 /// lengths on the wire (pcap orig_len), as tshark and Suricata count bytes;
 /// payload_* are transport payload bytes. Times are seconds. A value that is
 /// undefined for a flow (a mean of nothing, a TCP field of a UDP flow) is NaN.

@@ -89,6 +89,11 @@ struct FlowTableStats {
   std::uint64_t clock_steps_back = 0;    // the clock was re-based backwards
   TimeUs last_clock_jump_us = 0;         // the last lone packet's offset from the clock
   std::uint64_t rst_out_of_window = 0;   // RSTs ignored: sequence number outside the window
+  /// Flows whose initiator is not the sender of their first packet: TCP
+  /// first seen at its SYN-ACK, or mid-stream from the lower port (see
+  /// initiatorIsLo()).
+  std::uint64_t direction_from_syn_ack = 0;
+  std::uint64_t direction_from_port = 0;
   /// Flows evicted from the full table, by kind (they sum to
   /// ended[kEvicted]), in the order they are chosen: TCP without a completed
   /// handshake and other flows of one packet, closing TCP, the rest.
@@ -109,7 +114,9 @@ struct FlowTableStats {
   }
 };
 
-/// One tracked flow. "Forward" is the initiator's direction (toserver).
+/// One tracked flow. "Forward" is the initiator's direction (toserver): the
+/// first packet's sender, unless that packet shows it is the server's (see
+/// FlowTable::initiatorIsLo()).
 template <class Ext>
 struct Flow {
   FlowKey key;
@@ -412,6 +419,13 @@ class FlowTable {
     std::uint32_t head = kNil;
     std::uint32_t tail = kNil;
   };
+  /// A first fragment, remembered so its later fragments find its flow.
+  /// Keyed as the IP layer reassembles: IPv4 by (source, destination,
+  /// protocol, id), RFC 791; IPv6 by (source, destination, id), RFC 8200,
+  /// whose fragment header names the first header of the fragmentable part
+  /// (a destination options header, say), not the transport. And by the IP
+  /// version: IPv4 addresses are stored IPv4-mapped, so without it an IPv6
+  /// chain between ::ffff:a.b.c.d addresses would match an IPv4 one.
   struct FragmentSlot {
     IpAddress src;
     IpAddress dst;
@@ -419,6 +433,7 @@ class FlowTable {
     std::uint32_t flow = kNil;
     std::uint32_t generation = 0;
     std::uint8_t proto = 0;
+    std::uint8_t ip_version = 0;
     TimeUs ts = 0;
   };
 
@@ -537,7 +552,7 @@ class FlowTable {
     FlowT& f = *std::construct_at(&pool_[idx]);
     f.key = key;
     f.hash32 = h;
-    f.initiator_is_lo = src_is_lo;
+    f.initiator_is_lo = initiatorIsLo(p, src_is_lo);
     f.first_ts = f.last_ts = p.ts_us;
     f.list = listFor(key.proto) + kNewListOffset;
     insertSlot(h, idx);
@@ -550,6 +565,30 @@ class FlowTable {
     stats_.peak_active = std::max(stats_.peak_active, ++stats_.active);
     obs.onStart(f, p);
     return idx;
+  }
+
+  /// The direction rule: whether the initiator of the flow that `p` starts
+  /// is the key's lower endpoint. A TCP flow first seen at its SYN-ACK was
+  /// opened by the SYN-ACK's receiver. One first seen without a SYN (the
+  /// capture began, or the table lost it, mid-connection) takes the side
+  /// with the lower port as the server, as most servers listen below the
+  /// ephemeral range (Zeek guesses from a list of likely server ports);
+  /// equal ports leave the sender as initiator. A SYN alone, and every other
+  /// protocol, keep the first sender: UDP and ICMP have no handshake to read
+  /// and their first packet is most often the request. Counts the flows
+  /// turned round, so the first packet is accounted backward and the
+  /// features read as if the flow had been seen from its start.
+  bool initiatorIsLo(const decode::Packet& p, bool src_is_lo) noexcept {
+    using namespace decode::tcpflag;
+    if (p.proto != decode::ipproto::kTcp) return src_is_lo;
+    if (p.tcp_flags & kSyn) {
+      if (!(p.tcp_flags & kAck)) return src_is_lo;
+      ++stats_.direction_from_syn_ack;
+      return !src_is_lo;
+    }
+    if (p.src_port >= p.dst_port) return src_is_lo;
+    ++stats_.direction_from_port;
+    return !src_is_lo;
   }
 
   template <class Observer>
@@ -675,28 +714,35 @@ class FlowTable {
     pushBack(lists_[kClosingList], idx, 0);
   }
 
-  std::uint32_t fragmentSlot(const IpAddress& src, const IpAddress& dst, std::uint32_t id,
-                             std::uint8_t proto) const noexcept {
-    FlowKey k;  // reuse the key hash over (src, dst, id, proto)
-    k.lo_addr = src;
-    k.hi_addr = dst;
-    k.lo_port = static_cast<std::uint16_t>(id >> 16);
-    k.hi_port = static_cast<std::uint16_t>(id);
-    k.proto = proto;
+  /// The protocol as a fragment slot keys it (see FragmentSlot).
+  static std::uint8_t fragmentProto(const decode::Packet& p) noexcept {
+    return p.ip_version == 6 ? 0 : p.proto;
+  }
+
+  std::uint32_t fragmentSlot(const decode::Packet& p) const noexcept {
+    FlowKey k;  // reuse the key hash over (src, dst, id, proto, version)
+    k.lo_addr = p.src;
+    k.hi_addr = p.dst;
+    k.lo_port = static_cast<std::uint16_t>(p.frag_id >> 16);
+    k.hi_port = static_cast<std::uint16_t>(p.frag_id);
+    k.proto = fragmentProto(p);
+    k.ip_version = p.ip_version;
     return static_cast<std::uint32_t>(hashKey(k, cfg_.hash_key) %
                                       std::max<std::uint32_t>(cfg_.fragment_slots, 1));
   }
 
   void rememberFragment(const decode::Packet& p, std::uint32_t idx) noexcept {
-    FragmentSlot& s = frags_[fragmentSlot(p.src, p.dst, p.frag_id, p.proto)];
-    s = FragmentSlot{p.src, p.dst, p.frag_id, idx, generations_[idx], p.proto, p.ts_us};
+    FragmentSlot& s = frags_[fragmentSlot(p)];
+    s = FragmentSlot{p.src,        p.dst,  p.frag_id, idx, generations_[idx], fragmentProto(p),
+                     p.ip_version, p.ts_us};
   }
 
   template <class Observer>
   void processLaterFragment(const decode::Packet& p, Observer& obs) noexcept {
-    const FragmentSlot& s = frags_[fragmentSlot(p.src, p.dst, p.frag_id, p.proto)];
+    const FragmentSlot& s = frags_[fragmentSlot(p)];
     const bool hit = s.flow != kNil && s.src == p.src && s.dst == p.dst && s.id == p.frag_id &&
-                     s.proto == p.proto && p.ts_us - s.ts <= cfg_.fragment_timeout_us &&
+                     s.proto == fragmentProto(p) && s.ip_version == p.ip_version &&
+                     p.ts_us - s.ts <= cfg_.fragment_timeout_us &&
                      generations_[s.flow] == s.generation;
     if (!hit) {
       ++stats_.fragments_unattributed;

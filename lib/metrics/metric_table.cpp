@@ -48,6 +48,10 @@ constexpr MetricDef kMetrics[] = {
     {"edgesense_flow_tcp_rst_out_of_window_total", kCounter, "interface", "packets",
      "TCP resets whose sequence number is outside the receiver's window (RFC 5961): counted "
      "in their flow, which goes on."},
+    {"edgesense_flow_direction_flipped_total", kCounter, "interface,reason", "flows",
+     "TCP flows whose initiator is not the sender of their first packet, by reason: syn_ack "
+     "(first seen at the SYN-ACK: its receiver opened it), port (first seen mid-stream, sent "
+     "from the lower port: the server's)."},
     // host context
     {"edgesense_host_table_entries", kGauge, "interface", "hosts", "Hosts in the host tables now."},
     {"edgesense_host_table_evictions_total", kCounter, "interface", "hosts",

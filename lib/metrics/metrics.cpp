@@ -240,6 +240,8 @@ class SourceCollector final : public prometheus::Collectable {
       t.flows.clock_jumps_behind += s.flows.clock_jumps_behind;
       t.flows.clock_steps_back += s.flows.clock_steps_back;
       t.flows.rst_out_of_window += s.flows.rst_out_of_window;
+      t.flows.direction_from_syn_ack += s.flows.direction_from_syn_ack;
+      t.flows.direction_from_port += s.flows.direction_from_port;
       t.flows.evicted_half_open += s.flows.evicted_half_open;
       t.flows.evicted_one_packet += s.flows.evicted_one_packet;
       t.flows.evicted_closing += s.flows.evicted_closing;
@@ -287,6 +289,10 @@ class SourceCollector final : public prometheus::Collectable {
                {itf, {"direction", "behind"}});
       page.add("edgesense_flow_clock_steps_back_total", u(t.flows.clock_steps_back), {itf});
       page.add("edgesense_flow_tcp_rst_out_of_window_total", u(t.flows.rst_out_of_window), {itf});
+      page.add("edgesense_flow_direction_flipped_total", u(t.flows.direction_from_syn_ack),
+               {itf, {"reason", "syn_ack"}});
+      page.add("edgesense_flow_direction_flipped_total", u(t.flows.direction_from_port),
+               {itf, {"reason", "port"}});
       page.add("edgesense_host_table_entries", t.hosts.entries, {itf});
       page.add("edgesense_host_table_evictions_total", u(t.hosts.evicted), {itf});
     }

@@ -12,7 +12,8 @@ replayed with the default configuration. Passes when
   * the copy's conversations equal tshark's, the truth from outside: tshark
     reads the copy frame by frame and its per-conversation counts do not
     depend on time, so each of its conversations must be exactly one
-    edgesense flow with the same counts;
+    edgesense flow with the same counts, whose initiator is the one the
+    direction rule takes from tshark's first packet of it;
   * the summary counts the jump once, in its direction, with its offset.
 """
 import argparse
@@ -101,6 +102,11 @@ def main():
                             f"{name} {crosscheck.counts_text(other.get(k))}")
         if bad:
             failures.append(f"{len(bad)} of {len(keys)} conversations differ from {name}")
+    wrong = crosscheck.direction_mismatches(es_b, ts)
+    for k in sorted(wrong, key=crosscheck.describe)[:5]:
+        failures.append(f"{crosscheck.describe(k)}: the initiator is not the direction rule's")
+    if wrong:
+        failures.append(f"{len(wrong)} conversations have the wrong initiator")
     if records_b != len(ts):
         failures.append(f"{records_b} flow records for {len(ts)} tshark conversations")
     clock = sum_b["clock"]

@@ -24,6 +24,12 @@ VLAN ID 0 is a priority tag, not a VLAN (802.1Q): it is left out of keys.
 edgesense may write several records for one key (a TCP connection closes and
 the port is reused): records are summed per key.
 
+Direction: where edgesense wrote one record for a key, its initiator (EVE
+src) must be the one the documented rule picks from the conversation's first
+packet in tshark (README, "What a flow is"): a TCP SYN-ACK's receiver; for
+TCP without SYN the side with the higher port (equal ports: the sender);
+otherwise the sender. A conversation whose initiator differs is a mismatch.
+
 What tshark cannot attribute packet by packet is handled explicitly:
   * later IP fragments carry no ports. tshark is run a second time with IPv4
     and IPv6 reassembly on (only when the capture holds fragments); every
@@ -96,7 +102,7 @@ FIELDS = [
     "ipv6.fraghdr.offset", "ipv6.fraghdr.more",
     # The last fixed-header field of each transport: present only when the
     # whole fixed header was captured, as edgesense requires.
-    "tcp.srcport", "tcp.dstport", "tcp.urgent_pointer",
+    "tcp.srcport", "tcp.dstport", "tcp.urgent_pointer", "tcp.flags",
     "udp.srcport", "udp.dstport", "udp.checksum",
     "icmp.type", "icmp.code", "icmp.seq", "icmp.ident",
     "icmpv6.type", "icmpv6.code", "icmpv6.echo.sequence_number", "icmpv6.echo.identifier",
@@ -126,12 +132,16 @@ def show_address(a):
 class Conversation:
     """Counts of one key: packets and bytes from the lower end to the higher
     and back, and for ICMP queries the same counts per flow (edgesense: per
-    record; tshark: per identifier)."""
-    __slots__ = ("counts", "parts")
+    record; tshark: per identifier). `initiators`: whether the initiator is
+    the lower end, per edgesense record, or for tshark, by the direction rule
+    from the conversation's first packet."""
+    __slots__ = ("counts", "parts", "initiators", "first_forward")
 
     def __init__(self):
         self.counts = [0, 0, 0, 0]  # pkts lo>hi, hi>lo, bytes lo>hi, hi>lo
         self.parts = collections.defaultdict(lambda: [0, 0, 0, 0])
+        self.initiators = []
+        self.first_forward = None  # tshark: the first packet goes from the lower end
 
     def add(self, direction, packets, length, part=None):
         self.counts[direction] += packets
@@ -216,6 +226,7 @@ def edgesense_conversations(eve_path):
         to_server = 0 if forward or same_ends else 1
         to_client = 0 if same_ends else 1 - to_server
         part = records if is_icmp_query(key) else None
+        convs[key].initiators.append(forward)
         convs[key].add(to_server, f["pkts_toserver"], f["bytes_toserver"], part)
         convs[key].add(to_client, f["pkts_toclient"], f["bytes_toclient"], part)
     return convs, records
@@ -254,12 +265,14 @@ def number(text):
 
 class Packet:
     """One frame as tshark sees it: its key, or why it has none."""
-    __slots__ = ("frame", "length", "status", "key", "forward", "fragment", "protocol", "part")
+    __slots__ = ("frame", "length", "status", "key", "forward", "fragment", "protocol", "part",
+                 "tcp")
 
     def __init__(self, frame, length):
         self.frame, self.length = frame, length
         self.status = None    # "ok", "later_fragment", "non_ip", "other_proto", "malformed"
         self.key = self.forward = self.part = None
+        self.tcp = None       # (flags, source port, destination port) of a TCP header
         self.fragment = None  # None, "first" or "later"
         self.protocol = None  # the IP protocol, or the malformation reason
 
@@ -327,13 +340,16 @@ def classify(row):
             return malformed(p, "ipv6_ext_header_chain_too_long")
     src, dst = address(src), address(dst)
     p.protocol = proto
-    if proto not in (TCP, UDP, ICMP, ICMPV6):
-        p.status = "other_proto"
-        return p
     if p.fragment == "later":
         # No transport header: attributed through tshark's reassembly later.
+        # Its protocol is not known from it alone: an IPv6 fragment header
+        # names the first header of the fragmentable part (a destination
+        # options header, say), and reassembly ignores it (RFC 8200).
         p.status = "later_fragment"
         p.key = (src, dst, vlan)
+        return p
+    if proto not in (TCP, UDP, ICMP, ICMPV6):
+        p.status = "other_proto"
         return p
     if proto in (TCP, UDP):
         if not quoted and any(first(row, f) for f in L4_ERRORS):
@@ -344,6 +360,8 @@ def classify(row):
         if sport is None or dport is None or first(row, last) is None:
             return malformed(p, f"truncated_{name}")
         p.key, p.forward = make_key(proto, vlan, src, dst, int(sport), int(dport))
+        if proto == TCP:
+            p.tcp = (number(first(row, "tcp.flags")), int(sport), int(dport))
     else:
         v6 = proto == ICMPV6
         itype = first(row, "icmpv6.type" if v6 else "icmp.type")
@@ -405,7 +423,7 @@ def tshark_conversations(pcap):
                 continue
             for m in members:
                 if m.status == "later_fragment" and m.key[:2] in head_ends(head) \
-                        and m.key[2] == head.key[1]:
+                        and m.key[2] == head.key[1] and head.key[0] in (TCP, UDP, ICMP, ICMPV6):
                     m.status, m.key, m.forward, m.part = "ok", head.key, head.forward, head.part
                     stats["later_fragments_attributed"] += 1
                     if m.frame < head.frame:
@@ -427,6 +445,9 @@ def tshark_conversations(pcap):
     for p in packets.values():
         if p.status != "ok":
             continue
+        if p.key not in convs and p.fragment != "later":
+            convs[p.key].initiators.append(initiator_is_lower(p))
+            convs[p.key].first_forward = p.forward
         same_ends = p.key[2] == p.key[3]
         convs[p.key].add(0 if p.forward or same_ends else 1, 1, p.length, p.part)
         if p.fragment:
@@ -434,6 +455,27 @@ def tshark_conversations(pcap):
         stats["in_conversations"] += 1
     stats["frames"] = len(packets)
     return convs, stats, detail, notes
+
+
+TCP_SYN, TCP_ACK = 0x02, 0x10
+
+
+def initiator_is_lower(p):
+    """The direction rule on a conversation's first packet: whether its
+    initiator is the key's lower end (edgesense's FlowTable::initiatorIsLo)."""
+    turned = False
+    if p.tcp is not None:
+        flags, sport, dport = p.tcp
+        turned = bool(flags & TCP_ACK) if flags & TCP_SYN else sport < dport
+    return p.forward != turned
+
+
+def direction_mismatches(es, ts):
+    """Keys where edgesense wrote one record whose initiator is not the one
+    the direction rule takes from tshark's first packet of the conversation."""
+    return [k for k in set(es) & set(ts)
+            if k[2] != k[3] and len(es[k].initiators) == 1 and ts[k].initiators
+            and es[k].initiators[0] != ts[k].initiators[0]]
 
 
 def head_ends(head):
@@ -482,7 +524,9 @@ def main():
     ts, stats, detail, notes = tshark_conversations(args.pcap)
 
     keys = sorted(set(es) | set(ts), key=describe)
-    mismatched = [k for k in keys if k not in es or k not in ts or es[k].value() != ts[k].value()]
+    turned = set(direction_mismatches(es, ts))
+    mismatched = [k for k in keys
+                  if k not in es or k not in ts or es[k].value() != ts[k].value() or k in turned]
     compared, matched = len(keys), len(keys) - len(mismatched)
     ratio = matched / compared if compared else 0.0
 
@@ -503,8 +547,15 @@ def main():
           f"skipped {sum(skipped.values())} ({fmt(skipped)}); decode errors {sum(errors.values())} "
           f"({fmt(errors)}); fragments attributed {frag.get('attributed', 0)}, "
           f"unattributed {frag.get('unattributed', 0)}; {records} flow records")
+    directed = sum(1 for k in set(es) & set(ts)
+                   if k[2] != k[3] and len(es[k].initiators) == 1 and ts[k].initiators)
+    turned_round = sum(1 for k in set(es) & set(ts)
+                       if len(es[k].initiators) == 1 and ts[k].initiators
+                       and ts[k].initiators[0] != ts[k].first_forward)
     print(f"  conversations: tshark {len(ts)}, edgesense {len(es)}, compared {compared}, "
           f"matched {matched}, ratio {ratio:.6f} (minimum {args.min_match})")
+    print(f"  direction: checked {directed} one-record conversations, initiator not the first "
+          f"sender in {turned_round}, wrong in {len(turned)}")
     evicted = summary.get("flows", {}).get("ended", {}).get("evicted", 0)
     if evicted:
         print(f"  note: edgesense evicted {evicted} flows from its full table; their "
@@ -516,6 +567,8 @@ def main():
               f"(pkts and bytes lower->higher end / higher->lower end):")
         for k in mismatched[:args.show]:
             remark = f" [{fmt(notes[k])}]" if notes.get(k) else ""
+            if k in turned:
+                remark += " [initiator is not the one the direction rule picks]"
             print(f"    {describe(k)}: tshark {counts_text(ts.get(k))}; "
                   f"edgesense {counts_text(es.get(k))}{remark}")
     if compared == 0:

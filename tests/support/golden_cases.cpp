@@ -320,6 +320,28 @@ GoldenCase ipv6Fragments(const fs::path& dir, int64_t base) {
   return c.finish();
 }
 
+GoldenCase ipv6FragmentsDestOpts(const fs::path& dir, int64_t base) {
+  CaseFile c(dir, "ipv6_fragments_dest_opts");
+  FlowSpec spec = flow(kClient6, 40042, kServer6, 9000, base);
+  spec.ipv6_ext_headers = {Ipv6ExtHeader::destinationOptions()};
+  spec.ipv6_ext_headers_fragmentable = true;
+  UdpSession u(c.writer(), spec);
+  u.send(Direction::kToServer, patternPayload(3000, 9), 1448);
+  u.wait(u.spec().rtt_ns);
+  u.send(Direction::kToClient, 200);
+  u.wait(u.spec().rtt_ns);
+  u.send(Direction::kToServer, patternPayload(2000, 10), 1448);
+  c.add(u);
+  c.info().notes =
+      "UDP over IPv6 with a destination options header for the final destination: "
+      "a 3008-byte datagram in 3 fragments and a 2008-byte one in 2, each first "
+      "fragment holding fragment header, destination options, UDP header (the "
+      "fragment header names destination options, 60, as next header in every "
+      "fragment, RFC 8200 section 4.5), and an unfragmented reply with the same "
+      "destination options header. Later fragments belong to the flow.";
+  return c.finish();
+}
+
 // ---------------------------------------------------------------- UDP, ICMP
 
 GoldenCase udpDns(const fs::path& dir, int64_t base) {
@@ -732,6 +754,63 @@ GoldenCase tcpRstOutOfWindow(const fs::path& dir, int64_t base) {
   return c.finish();
 }
 
+GoldenCase tcpFirstSeenAtSynAck(const fs::path& dir, int64_t base) {
+  CaseFile c(dir, "tcp_first_seen_at_syn_ack");
+  TcpSession s(c.writer(), flow(kClient4, 40160, kServer4, 80, base));
+  s.handshake(/*syn_captured=*/false);
+  s.wait(2 * kMs);
+  s.exchange(350, 4000);
+  s.wait(50 * kMs);
+  s.closeFin();
+  c.add(s);
+  // Backscatter: a server answering a SYN that bore a spoofed source.
+  TcpSession lone(c.writer(), flow("203.0.113.7", 31337, kServer4, 443, s.now() + 100 * kMs));
+  lone.handshake(/*syn_captured=*/false, /*ack_captured=*/false);
+  c.add(lone);
+  c.info().notes =
+      "A web connection whose SYN the capture missed: it opens at the server's "
+      "SYN/ACK (from port 80), then ACK, request, response, FIN close; the "
+      "initiator is the SYN/ACK's receiver, the client. Then a lone SYN/ACK "
+      "from port 443 to 203.0.113.7:31337 (backscatter of a spoofed SYN): one "
+      "flow whose initiator, 203.0.113.7, sent nothing.";
+  return c.finish();
+}
+
+GoldenCase tcpMidStream(const fs::path& dir, int64_t base) {
+  CaseFile c(dir, "tcp_mid_stream");
+  // The capture starts inside a download: the server's data comes first.
+  TcpSession download(c.writer(), flow(kClient4, 50432, kServer4, 443, base));
+  download.joinMidStream();
+  download.send(Direction::kToClient, 6000);
+  download.wait(5 * kMs);
+  download.exchange(300, 2000);
+  download.wait(20 * kMs);
+  download.closeFin();
+  c.add(download);
+  // ... and inside an upload, whose client speaks first.
+  TcpSession upload(c.writer(), flow(kClient4, 40161, kServer4, 8080, download.now() + 10 * kMs));
+  upload.joinMidStream();
+  upload.exchange(3000, 200);
+  upload.wait(20 * kMs);
+  upload.closeFin(Direction::kToClient);
+  c.add(upload);
+  // BGP between two routers (port 179 both ends), from the higher address.
+  TcpSession bgp(c.writer(), flow(kServer4, 179, kClient4, 179, upload.now() + 10 * kMs));
+  bgp.joinMidStream();
+  bgp.send(Direction::kToServer, 19);  // a keepalive
+  bgp.wait(bgp.spec().rtt_ns);
+  bgp.send(Direction::kToClient, 19);
+  c.add(bgp);
+  c.info().notes =
+      "Three TCP connections already established when the capture began. A "
+      "download whose first captured packet is the server's data from port 443 "
+      "to 50432: the lower port is the server's, so the client is the initiator. "
+      "An upload whose client (40161) speaks first to port 8080. BGP keepalives "
+      "between 198.51.100.20:179 and 192.0.2.10:179: equal ports, so the first "
+      "sender, 198.51.100.20, is the initiator.";
+  return c.finish();
+}
+
 GoldenCase unknownLinktype(const fs::path& dir, int64_t base) {
   PcapWriterOptions options;
   options.link_type = kLinkTypeUser0;
@@ -816,6 +895,9 @@ const std::vector<std::pair<const char*, CaseFn>>& caseTable() {
       {"tcp_simultaneous_close", tcpSimultaneousClose},
       {"clock_jump", clockJump},
       {"tcp_rst_out_of_window", tcpRstOutOfWindow},
+      {"tcp_first_seen_at_syn_ack", tcpFirstSeenAtSynAck},
+      {"tcp_mid_stream", tcpMidStream},
+      {"ipv6_fragments_dest_opts", ipv6FragmentsDestOpts},
   };
   return table;
 }

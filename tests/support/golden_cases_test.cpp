@@ -238,6 +238,28 @@ TEST_F(GoldenCasesTest, SpecificCasesHoldWhatTheirNamesSay) {
 
   EXPECT_EQ(fs::file_size(*dir_ / "empty_file.pcap"), 0u);
 
+  // The direction cases open where their names say: at a SYN/ACK from the
+  // server (and a lone one), and mid-stream (no SYN at all).
+  auto tcpFlags = [&](const std::string& file) {
+    std::vector<std::pair<uint16_t, uint8_t>> out;  // (source port, flags)
+    for (const ReadRecord& r : readCapture((*dir_ / file).string()).records) {
+      const size_t tcp = 14 + (r.data.at(14) & 0x0f) * 4u;  // Ethernet, IPv4
+      out.emplace_back(getBe16(r.data, tcp), r.data.at(tcp + 13));
+    }
+    return out;
+  };
+  const auto syn_ack = tcpFlags("tcp_first_seen_at_syn_ack.pcap");
+  ASSERT_FALSE(syn_ack.empty());
+  EXPECT_EQ(syn_ack.front(), std::make_pair(uint16_t{80}, uint8_t{kTcpSyn | kTcpAck}));
+  EXPECT_EQ(syn_ack.back(), std::make_pair(uint16_t{443}, uint8_t{kTcpSyn | kTcpAck}));
+  for (size_t i = 1; i < syn_ack.size(); ++i) {
+    EXPECT_TRUE(syn_ack[i].first == 443 || !(syn_ack[i].second & kTcpSyn)) << i;
+  }
+  const auto mid = tcpFlags("tcp_mid_stream.pcap");
+  ASSERT_FALSE(mid.empty());
+  EXPECT_EQ(mid.front().first, 443);  // the server's data first
+  for (const auto& [port, flags] : mid) EXPECT_FALSE(flags & kTcpSyn) << port;
+
   // tcp_simultaneous_close: in each connection the second FIN acknowledges
   // only the data before the first (the FINs cross); then each side's ACK of
   // the other's FIN, except the one the second connection loses.
@@ -307,7 +329,8 @@ TEST_F(GoldenCasesTest, TsharkCountsTheSameConversationBytes) {
   // Cases without fragments, so tshark's reassembly does not move ports between frames.
   for (const char* name :
        {"tcp_handshake_fin", "tcp_retransmission", "vlan_qinq", "udp_dns", "linktype_sll2",
-        "linktype_null", "pcapng_basic", "clock_jump", "tcp_rst_out_of_window"}) {
+        "linktype_null", "pcapng_basic", "clock_jump", "tcp_rst_out_of_window",
+        "tcp_first_seen_at_syn_ack", "tcp_mid_stream"}) {
     SCOPED_TRACE(name);
     const auto it = std::find_if(cases_->begin(), cases_->end(),
                                  [&](const GoldenCase& c) { return c.name == name; });

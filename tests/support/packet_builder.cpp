@@ -465,7 +465,7 @@ Frame PacketBuilder::build() const {
 // ---------------------------------------------------------------- fragments, ARP
 
 std::vector<Frame> fragmentPacket(const Frame& packet, size_t max_fragment_payload,
-                                  uint32_t identification) {
+                                  uint32_t identification, bool ext_headers_fragmentable) {
   const Bytes& b = packet.bytes;
   const size_t l3 = packet.l3_offset;
   const size_t chunk = max_fragment_payload & ~static_cast<size_t>(7);
@@ -505,15 +505,18 @@ std::vector<Frame> fragmentPacket(const Frame& packet, size_t max_fragment_paylo
   }
 
   if (version != 6) throw std::invalid_argument("not an IPv4 or IPv6 packet");
-  const size_t unfrag_end = packet.l4_offset;
-  const uint8_t upper = b[packet.next_header_offset];
+  // The fragment header goes where the unfragmentable part ends, and takes
+  // over the next-header value that pointed there.
+  const size_t unfrag_end = ext_headers_fragmentable ? l3 + kIpv6HeaderSize : packet.l4_offset;
+  const size_t next_header_at = ext_headers_fragmentable ? l3 + 6 : packet.next_header_offset;
+  const uint8_t upper = b[next_header_at];
   const size_t body_size = b.size() - unfrag_end;
   for (size_t off = 0; off < body_size; off += chunk) {
     const size_t n = std::min(chunk, body_size - off);
     Frame f;
     f.link_type = packet.link_type;
     f.bytes.assign(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(unfrag_end));
-    f.bytes[packet.next_header_offset] = kIpProtoFragment;
+    f.bytes[next_header_at] = kIpProtoFragment;
     f.bytes.push_back(upper);
     f.bytes.push_back(0);
     appendBe16(f.bytes, static_cast<uint16_t>((off & 0xfff8) | (off + n < body_size ? 1 : 0)));

@@ -247,9 +247,14 @@ class PacketBuilder {
 /// Cuts an IP packet into fragments carrying at most `max_fragment_payload` bytes of the
 /// original IP payload each (rounded down to a multiple of 8). IPv4 fragments keep the
 /// packet's id and options; IPv6 fragments get a fragment header with `identification`
-/// after the packet's extension headers. The link header is copied to each fragment.
+/// after the packet's extension headers, or with `ext_headers_fragmentable` right after
+/// the IPv6 header, the packet's extension headers then being part of the fragmentable
+/// part (RFC 8200 section 4.5: a destination options header for the final destination
+/// travels in the first fragment only, behind the fragment header, which names it as
+/// its next header in every fragment). The link header is copied to each fragment.
 std::vector<Frame> fragmentPacket(const Frame& packet, size_t max_fragment_payload,
-                                  uint32_t identification = 1);
+                                  uint32_t identification = 1,
+                                  bool ext_headers_fragmentable = false);
 
 /// An Ethernet ARP request (who-has target_ip tell sender_ip); a non-IP frame.
 Frame arpRequest(const MacAddress& sender_mac, const IpAddress& sender_ip,

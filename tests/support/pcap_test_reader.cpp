@@ -158,6 +158,9 @@ DecodedPacket decodePacket(int link_type, const Bytes& d, uint32_t orig_len) {
         p.fragment_id = be32(d, l4 + 4);
         next = d[l4];
         l4 += 8;
+        // A later fragment holds data only, whatever header the fragment
+        // header names (the first of the fragmentable part, RFC 8200).
+        if (!p.first_fragment) break;
       } else {
         next = d[l4];
         l4 += (static_cast<size_t>(d[l4 + 1]) + 1) * 8;
@@ -204,17 +207,21 @@ Conversation measureConversation(int link_type, const std::vector<ReadRecord>& r
   got.a_port = expected.a_port;
   got.b_port = expected.b_port;
   got.vlans = expected.vlans;
+  // First fragments of the conversation's protocol, by (source, destination, id): their
+  // later fragments need not name the transport (IPv6 names the next header behind the
+  // fragment header, which may be a destination options header).
   std::map<std::tuple<IpAddress, IpAddress, uint32_t>, std::pair<uint16_t, uint16_t>> datagrams;
   for (const ReadRecord& r : records) {
     const DecodedPacket p = decodePacket(link_type, r.data, r.orig_len);
-    if (!p.ok || p.proto != expected.proto || p.vlans != expected.vlans) continue;
+    const bool later = p.fragment && !p.first_fragment;
+    if (!p.ok || (!later && p.proto != expected.proto) || p.vlans != expected.vlans) continue;
     uint16_t sport = p.src_port;
     uint16_t dport = p.dst_port;
     const auto key = std::make_tuple(p.src, p.dst, p.fragment_id);
     if (p.fragment && p.first_fragment) datagrams[key] = {sport, dport};
-    if (p.fragment && !p.first_fragment) {
+    if (later) {
       const auto it = datagrams.find(key);
-      if (it == datagrams.end()) continue;  // orphan
+      if (it == datagrams.end()) continue;  // orphan, or another protocol's
       std::tie(sport, dport) = it->second;
     }
     if (by_time && (r.ts_ns < expected.first_ns || r.ts_ns > expected.last_ns)) continue;

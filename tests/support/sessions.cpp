@@ -222,17 +222,32 @@ void TcpSession::segment(Direction dir, uint8_t flags, size_t payload_bytes) {
   flush();
 }
 
-void TcpSession::handshake() {
+void TcpSession::handshake(bool syn_captured, bool ack_captured) {
   const int64_t t0 = now();
   Side& c = side(Direction::kToServer);
   Side& s = side(Direction::kToClient);
-  queueSegment(Direction::kToServer, t0, kTcpSyn, c.next_seq, {});
+  if (syn_captured) {
+    queueSegment(Direction::kToServer, t0, kTcpSyn, c.next_seq, {});
+  } else {
+    c.sent_syn = true;
+    c.last_tsval = c.ts_base;  // the SYN/ACK echoes the lost SYN's timestamp
+  }
   c.next_seq += 1;
   queueSegment(Direction::kToClient, t0 + spec().rtt_ns, kTcpSyn | kTcpAck, s.next_seq, {});
   s.next_seq += 1;
-  queueSegment(Direction::kToServer, t0 + spec().rtt_ns + spec().ack_delay_ns, kTcpAck, c.next_seq,
-               {});
+  if (ack_captured) {
+    queueSegment(Direction::kToServer, t0 + spec().rtt_ns + spec().ack_delay_ns, kTcpAck,
+                 c.next_seq, {});
+  }
   flush();
+}
+
+void TcpSession::joinMidStream() {
+  for (Side& side : sides_) {
+    side.sent_syn = true;
+    side.next_seq += 1;
+    side.last_tsval = side.ts_base;
+  }
 }
 
 void TcpSession::send(Direction dir, size_t bytes, int64_t segment_gap_ns) {
@@ -329,8 +344,8 @@ void UdpSession::send(Direction dir, Bytes payload, size_t fragment_payload) {
     queue(dir, now(), b.build(), payload_size);
   } else {
     if (Ipv4Spec* ip = b.ipv4Spec()) ip->dont_fragment = false;
-    const std::vector<Frame> fragments =
-        fragmentPacket(b.build(), fragment_payload, fragment_id_++);
+    const std::vector<Frame> fragments = fragmentPacket(b.build(), fragment_payload, fragment_id_++,
+                                                        spec().ipv6_ext_headers_fragmentable);
     int64_t t = now();
     for (size_t i = 0; i < fragments.size(); ++i) {
       queue(dir, t, fragments[i], i == 0 ? payload_size : 0);

@@ -68,6 +68,9 @@ struct FlowSpec {
   int64_t ack_delay_ns = 40 * kNsPerUs;  // segment -> the ACK it triggers
   bool dont_fragment = true;             // IPv4 DF on unfragmented packets
   std::vector<Ipv6ExtHeader> ipv6_ext_headers;  // put in every IPv6 packet of the flow
+  /// A fragmented IPv6 packet carries ipv6_ext_headers behind its fragment header, in the
+  /// first fragment only (headers for the final destination), not before it in each.
+  bool ipv6_ext_headers_fragmentable = false;
 };
 
 class Session {
@@ -132,8 +135,14 @@ class TcpSession final : public Session {
  public:
   TcpSession(PacketSink& sink, FlowSpec spec, TcpSessionOptions options = {});
 
-  /// SYN at now(), SYN/ACK one RTT later, ACK after ack_delay.
-  void handshake();
+  /// SYN at now(), SYN/ACK one RTT later, ACK after ack_delay. `syn_captured`
+  /// false: the SYN never reaches the capture (it takes its sequence number,
+  /// but is neither written nor counted), so the capture opens at the SYN/ACK;
+  /// `ack_captured` false: nor does the ACK (a lone SYN/ACK, as backscatter).
+  void handshake(bool syn_captured = true, bool ack_captured = true);
+  /// The handshake took place before the capture began: both SYNs take their
+  /// sequence numbers, nothing is written. The next segment is mid-stream.
+  void joinMidStream();
   /// One segment at now() with the current seq/ack (ack field only if kTcpAck is set).
   /// SYN and FIN consume a sequence number.
   void segment(Direction dir, uint8_t flags, size_t payload_bytes = 0);

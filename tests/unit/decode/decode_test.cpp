@@ -207,6 +207,40 @@ TEST(Decode, Ipv6FragmentsFirstCarriesPorts) {
   EXPECT_EQ(p.proto, ipproto::kUdp);
 }
 
+TEST(Decode, Ipv6FragmentWithDestinationOptionsBehindIt) {
+  // RFC 8200 4.5: a destination options header for the final destination is
+  // fragmentable: the first fragment holds fragment header, destination
+  // options, then the transport; every fragment header names it (60).
+  for (const bool tcp : {false, true}) {
+    SCOPED_TRACE(tcp ? "tcp" : "udp");
+    ts::PacketBuilder b;
+    b.ethernet().ipv6({.src = "2001:db8::1",
+                       .dst = "2001:db8::2",
+                       .ext_headers = {ts::Ipv6ExtHeader::destinationOptions(ts::Bytes(14))}});
+    if (tcp) {
+      b.tcp({.src_port = 40000, .dst_port = 443, .seq = 7, .ack = 9, .flags = ts::kTcpAck});
+    } else {
+      b.udp(1000, 2000);
+    }
+    b.payload(3000);
+    const std::vector<ts::Frame> frags = ts::fragmentPacket(b.build(), 1400, 0x1234, true);
+    ASSERT_EQ(frags.size(), 3u);
+    Packet p;
+    ASSERT_EQ(decode(view(frags[0]), p), DecodeError::kNone);
+    EXPECT_EQ(p.fragment, Fragment::kFirst);
+    EXPECT_EQ(p.proto, tcp ? ipproto::kTcp : ipproto::kUdp);
+    EXPECT_EQ(p.src_port, tcp ? 40000 : 1000);
+    EXPECT_EQ(p.dst_port, tcp ? 443 : 2000);
+    EXPECT_EQ(p.frag_id, 0x1234u);
+    // Fragment header (8) and destination options (16) are not IP payload.
+    EXPECT_EQ(p.ip_payload_len, frags[0].bytes.size() - 14 - 40 - 8 - 16);
+    ASSERT_EQ(decode(view(frags[2]), p), DecodeError::kNone);
+    EXPECT_EQ(p.fragment, Fragment::kLater);
+    EXPECT_EQ(p.frag_id, 0x1234u);
+    EXPECT_EQ(p.proto, 60);  // the fragment header's next header, not the transport
+  }
+}
+
 struct LinkCase {
   ts::LinkLayer layer;
   LinkType link;

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <set>
 #include <vector>
@@ -278,6 +279,90 @@ TEST(Features, FirstPacketsAreSignedSizesAndGaps) {
   EXPECT_NEAR(get(r, Feature::kFirstGap8), 2.405, 1e-12);
 }
 
+/// The packets of `all` from index `from` on, as a capture that began late.
+std::vector<Pkt> from(const std::vector<Pkt>& all, std::size_t first) {
+  return {all.begin() + static_cast<std::ptrdiff_t>(first), all.end()};
+}
+
+/// Per-direction features of `pkts`, computed directly from the list, agree
+/// with the record: the flow table accounted each packet to its side.
+void expectDirectionsAsListed(const FlowRecord& r, const std::vector<Pkt>& pkts) {
+  std::vector<double> fwd_len, bwd_len, fwd_iat, bwd_iat;
+  TimeUs last[2] = {-1, -1};
+  for (const Pkt& k : pkts) {
+    (k.fwd ? fwd_len : bwd_len).push_back(size(k));
+    TimeUs& l = last[k.fwd ? 0 : 1];
+    if (l >= 0) (k.fwd ? fwd_iat : bwd_iat).push_back(static_cast<double>(k.ts - l) * 1e-6);
+    l = k.ts;
+  }
+  EXPECT_EQ(get(r, Feature::kFwdPackets), static_cast<double>(fwd_len.size()));
+  EXPECT_EQ(get(r, Feature::kBwdPackets), static_cast<double>(bwd_len.size()));
+  EXPECT_NEAR(get(r, Feature::kFwdLenMean), direct(fwd_len).mean, 1e-9);
+  EXPECT_NEAR(get(r, Feature::kBwdLenMax), direct(bwd_len).max, 1e-9);
+  EXPECT_NEAR(get(r, Feature::kFwdIatMean), direct(fwd_iat).mean, 1e-9);
+  EXPECT_NEAR(get(r, Feature::kBwdIatMax), direct(bwd_iat).max, 1e-9);
+  const double first = size(pkts[0]);
+  EXPECT_EQ(get(r, Feature::kFirstSize1), pkts[0].fwd ? first : -first);
+}
+
+TEST(Features, AFlowPickedUpAtItsSynAckReadsAsSeenFromItsStart) {
+  // The capture missed the SYN: the SYN-ACK's receiver is the initiator and
+  // the SYN-ACK is a backward packet, as it was in the whole session.
+  const std::vector<Pkt> pkts = from(kTcpSession, 1);
+  const FlowRecord r = run(pkts);
+  EXPECT_EQ(r.src, v4("10.0.0.2"));
+  EXPECT_EQ(r.src_port, 40000);
+  EXPECT_EQ(r.dst_port, 443);
+  expectDirectionsAsListed(r, pkts);
+  EXPECT_EQ(get(r, Feature::kFirstSize1), -40);
+  EXPECT_EQ(get(r, Feature::kFwdSyn), 0);
+  EXPECT_EQ(get(r, Feature::kBwdSyn), 1);
+  EXPECT_EQ(get(r, Feature::kFwdInitWindow), 1000);
+  EXPECT_EQ(get(r, Feature::kBwdInitWindow), 2000);
+  EXPECT_EQ(get(r, Feature::kHandshake), 0);  // its SYN was not seen
+  // Zeek's SHR: the responder's SYN-ACK, then FIN; no SYN from the originator.
+  EXPECT_EQ(kConnStateNames[static_cast<std::size_t>(get(r, Feature::kConnState))], "SHR");
+  EXPECT_EQ(get(r, Feature::kSrcFlows10s), 1);
+  EXPECT_NEAR(get(r, Feature::kDstSrcs10s), 1, 0.01);
+}
+
+TEST(Features, AFlowPickedUpMidStreamReadsAsSeenFromItsStart) {
+  // The first packet seen is the server's response (from port 443).
+  const std::vector<Pkt> pkts = from(kTcpSession, 4);
+  ASSERT_FALSE(pkts[0].fwd);
+  const FlowRecord r = run(pkts);
+  EXPECT_EQ(r.src, v4("10.0.0.2"));
+  EXPECT_EQ(r.src_port, 40000);
+  expectDirectionsAsListed(r, pkts);
+  EXPECT_EQ(get(r, Feature::kFirstSize1), -1480);
+  EXPECT_EQ(get(r, Feature::kFwdInitWindow), 1000);
+  EXPECT_EQ(get(r, Feature::kBwdInitWindow), 2000);
+  EXPECT_EQ(get(r, Feature::kHandshake), 0);
+  EXPECT_EQ(kConnStateNames[static_cast<std::size_t>(get(r, Feature::kConnState))], "OTH");
+}
+
+TEST(HostContext, AFlowTurnedRoundCountsForItsInitiator) {
+  // A client's flow picked up at the SYN-ACK, then a second one it opens
+  // with a SYN: both are the client's flows out, the server's flows in.
+  flow::FlowConfig fc;
+  fc.max_flows = 8;
+  FeatureFlowTable table(fc);
+  HostTable hosts(HostTableConfig{});
+  Collect sink;
+  FeatureExtractor ex(FeatureParams{}, hosts, sink);
+  table.process(make({kT0, false, 74, kSyn | kAck}, decode::ipproto::kTcp), ex);
+  Packet second = make({kT0 + 1000, true, 74, kSyn}, decode::ipproto::kTcp, 8443);
+  table.process(second, ex);
+  table.flushAll(ex);
+  ASSERT_EQ(sink.records.size(), 2u);
+  for (const FlowRecord& r : sink.records) EXPECT_EQ(r.src, v4("10.0.0.2"));
+  const FlowRecord& r = sink.records[0].dst_port == 8443 ? sink.records[0] : sink.records[1];
+  EXPECT_EQ(get(r, Feature::kSrcFlows10s), 2);
+  EXPECT_NEAR(get(r, Feature::kSrcDstPorts10s), 2, 0.05);
+  EXPECT_EQ(get(r, Feature::kDstFlows10s), 2);
+  EXPECT_NEAR(get(r, Feature::kDstSrcs10s), 1, 0.01);
+}
+
 TEST(Features, UndefinedValuesAreNaN) {
   // One UDP packet: no IATs, no TCP fields, no backward direction.
   const FlowRecord r = run({{kT0, true, 100}}, decode::ipproto::kUdp);
@@ -328,6 +413,68 @@ TEST(HostContext, ScanLooksLikeAScan) {
   EXPECT_TRUE(std::isnan(host(client, Feature::kSrcFailedShare10s)));  // none of its flows ended
   EXPECT_NEAR(host(client, Feature::kDstSrcs10s), 2, 0.02);
   EXPECT_EQ(host(client, Feature::kDstFlows60s), 201);
+}
+
+TEST(HostContext, DistinctCountsHoldUnderEveryKey) {
+  // The bitmaps hash under the table key: any key counts distinct hosts and
+  // ports about right, the same ones again add nothing, and a fixed key
+  // gives the same estimates every time.
+  for (const std::uint64_t seed : {flow::kDefaultHashSeed, std::uint64_t{1}, std::uint64_t{2}}) {
+    HostTableConfig cfg;
+    cfg.hash_key = flow::HashKey::fromSeed(seed);
+    HostTable hosts(cfg), again(cfg);
+    const auto scanner = v4("10.0.0.66");
+    HostContext last{}, last_again{};
+    for (int round = 0; round < 2; ++round) {
+      for (int i = 0; i < 100; ++i) {
+        const std::uint8_t b[4] = {10, 1, static_cast<std::uint8_t>(i / 50),
+                                   static_cast<std::uint8_t>(i)};
+        const auto port = static_cast<std::uint16_t>(1000 + i);
+        const TimeUs ts = kT0 + round * 1000 + i;
+        last = hosts.onFlowStart(scanner, decode::IpAddress::fromV4(b), port, 6, ts);
+        last_again = again.onFlowStart(scanner, decode::IpAddress::fromV4(b), port, 6, ts);
+      }
+    }
+    EXPECT_EQ(host(last, Feature::kSrcFlows10s), 200) << seed;
+    EXPECT_NEAR(host(last, Feature::kSrcDstHosts10s), 100, 100 * 0.08) << seed;
+    EXPECT_NEAR(host(last, Feature::kSrcDstPorts10s), 100, 100 * 0.08) << seed;
+    EXPECT_EQ(host(last, Feature::kSrcDstHosts10s), host(last_again, Feature::kSrcDstHosts10s));
+    EXPECT_EQ(host(last, Feature::kSrcDstPorts10s), host(last_again, Feature::kSrcDstPorts10s));
+  }
+}
+
+TEST(HostContext, HostsChosenToShareOneUnkeyedBitAreCountedApart) {
+  // The bitmap hash before it was keyed (murmur3's finalizer over the
+  // address): anyone could pick 64 targets that all set one bit, and a scan
+  // of them read as one distinct host. Under the key they are counted.
+  auto mix = [](std::uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+  };
+  auto unkeyed_bit = [&](const decode::IpAddress& a) {
+    std::uint64_t w[2];
+    std::memcpy(w, a.bytes.data(), 16);
+    const std::uint64_t h = mix(w[0] ^ mix(w[1]));
+    return ((h >> 6) % 4) * 64 + (h & 63);
+  };
+  std::vector<decode::IpAddress> targets;
+  std::uint64_t wanted_bit = 0;
+  for (std::uint32_t n = 0; targets.size() < 64 && n < (1u << 20); ++n) {
+    const std::uint8_t b[4] = {10, static_cast<std::uint8_t>(n >> 16),
+                               static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+    const auto a = decode::IpAddress::fromV4(b);
+    if (targets.empty()) wanted_bit = unkeyed_bit(a);
+    if (unkeyed_bit(a) == wanted_bit) targets.push_back(a);
+  }
+  ASSERT_EQ(targets.size(), 64u);
+  HostTable hosts(HostTableConfig{});
+  HostContext last{};
+  for (std::size_t i = 0; i < targets.size(); ++i)
+    last = hosts.onFlowStart(v4("10.0.0.66"), targets[i], 22, 6, kT0 + static_cast<TimeUs>(i));
+  EXPECT_NEAR(host(last, Feature::kSrcDstHosts10s), 64, 64 * 0.08);
 }
 
 TEST(HostContext, WindowsDecay) {

@@ -79,6 +79,7 @@ struct Ended {
   std::uint16_t initiator_port;
   std::uint32_t window;
   TimeUs first, last;
+  IpAddress initiator;
 };
 
 /// Records what the table reports.
@@ -89,14 +90,16 @@ struct Recorder {
   int packets = 0;
 
   static Ended of(const Flow<Ext>& f, EndReason r) {
-    return {r,        f.pkts[0],  f.pkts[1], f.bytes[0], f.bytes[1], f.initiatorPort(),
-            f.window, f.first_ts, f.last_ts};
+    return {r,        f.pkts[0],  f.pkts[1], f.bytes[0],       f.bytes[1], f.initiatorPort(),
+            f.window, f.first_ts, f.last_ts, f.initiatorAddr()};
   }
   void onStart(Flow<Ext>&, const Packet&) { ++started; }
-  void onPacket(Flow<Ext>& f, const Packet&, Direction) {
+  void onPacket(Flow<Ext>& f, const Packet&, Direction dir) {
     ++f.ext.packets;
     ++packets;
+    directions.push_back(dir);
   }
+  std::vector<Direction> directions;  // of every packet, in order
   void onSnapshot(const Flow<Ext>& f, TimeUs) {
     snapshots.push_back(of(f, EndReason::kActiveTimeout));
   }
@@ -469,6 +472,173 @@ TEST(FlowTable, LaterFragmentsJoinTheirFirstFragmentsFlow) {
   EXPECT_EQ(r.ended[0].bytes_fwd, 1514u + 600u);
   EXPECT_EQ(t.stats().fragments_attributed, 1u);
   EXPECT_EQ(t.stats().fragments_unattributed, 1u);
+}
+
+TEST(FlowTable, FragmentSlotsKeepIpVersionsApart) {
+  // IPv4 is stored IPv4-mapped: an IPv6 chain between ::ffff:10.0.0.2 and
+  // ::ffff:10.0.0.1 with the same id has the same address bytes.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  Packet first = udp("10.0.0.2", 1000, "10.0.0.1", 2000, kT0, 1514);
+  first.fragment = decode::Fragment::kFirst;
+  first.frag_id = 77;
+  Packet v6_later = udp("10.0.0.2", 0, "10.0.0.1", 0, kT0 + 10, 600);
+  v6_later.ip_version = 6;
+  v6_later.fragment = decode::Fragment::kLater;
+  v6_later.frag_id = 77;
+  Packet v4_later = v6_later;
+  v4_later.ip_version = 4;
+  t.process(first, r);
+  t.process(v6_later, r);
+  EXPECT_EQ(t.stats().fragments_unattributed, 1u);
+  EXPECT_EQ(t.stats().fragments_attributed, 0u);
+  t.process(v4_later, r);
+  EXPECT_EQ(t.stats().fragments_attributed, 1u);
+
+  // And the other way round: an IPv6 first fragment, an IPv4 later one.
+  Packet v6_first = first;
+  v6_first.ip_version = 6;
+  v6_first.frag_id = 78;
+  v6_first.ts_us = kT0 + 20;
+  Packet v4_other = v4_later;
+  v4_other.frag_id = 78;
+  v4_other.ts_us = kT0 + 30;
+  t.process(v6_first, r);
+  t.process(v4_other, r);
+  EXPECT_EQ(t.stats().fragments_unattributed, 2u);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);  // the IPv4 and the IPv6 flow
+  EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[1].pkts_fwd, 3u);
+}
+
+TEST(FlowTable, Ipv6LaterFragmentsMatchWithoutTheirNextHeader) {
+  // With a destination options header behind the fragment header, a later
+  // fragment's next header is 60, its first fragment's transport UDP: IPv6
+  // reassembles by (source, destination, id) alone (RFC 8200).
+  FlowTable<Ext> t(config());
+  Recorder r;
+  Packet first = udp("10.0.0.2", 1000, "10.0.0.1", 2000, kT0, 1514);
+  first.ip_version = 6;
+  first.fragment = decode::Fragment::kFirst;
+  first.frag_id = 0x5eed0001;
+  Packet later = udp("10.0.0.2", 0, "10.0.0.1", 0, kT0 + 10, 600);
+  later.ip_version = 6;
+  later.proto = 60;
+  later.fragment = decode::Fragment::kLater;
+  later.frag_id = 0x5eed0001;
+  t.process(first, r);
+  t.process(later, r);
+  EXPECT_EQ(t.stats().fragments_attributed, 1u);
+  // IPv4 keeps the protocol in the key (RFC 791).
+  Packet v4_first = udp("10.0.0.2", 1000, "10.0.0.1", 2000, kT0 + 20, 1514);
+  v4_first.fragment = decode::Fragment::kFirst;
+  v4_first.frag_id = 9;
+  Packet v4_other = udp("10.0.0.2", 0, "10.0.0.1", 0, kT0 + 30, 600);
+  v4_other.proto = decode::ipproto::kTcp;
+  v4_other.fragment = decode::Fragment::kLater;
+  v4_other.frag_id = 9;
+  t.process(v4_first, r);
+  t.process(v4_other, r);
+  EXPECT_EQ(t.stats().fragments_unattributed, 1u);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[1].pkts_fwd, 3u);
+}
+
+// The direction rule (FlowTable::initiatorIsLo): a TCP flow first seen after
+// its SYN takes its initiator from the SYN-ACK or the ports.
+
+TEST(FlowDirection, AFlowFirstSeenAtItsSynAckIsOpenedByItsReceiver) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(srv(kSyn | kAck, kT0, 5000, 1001), r);  // the client's SYN was not captured
+  t.process(cli(kAck, kT0 + 1000, 1001, 5001), r);
+  t.process(cli(kAck | kPsh, kT0 + 2000, 1001, 5001, 440), r);
+  t.process(srv(kAck | kPsh, kT0 + 3000, 5001, 1441, 1000), r);
+  t.process(cli(kFin | kAck, kT0 + 4000, 1441, 6001), r);
+  t.process(srv(kFin | kAck, kT0 + 5000, 6001, 1442), r);
+  t.process(cli(kAck, kT0 + 6000, 1442, 6002), r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  const Ended& e = r.ended[0];
+  EXPECT_EQ(e.reason, EndReason::kTcpFin);
+  EXPECT_EQ(e.initiator, v4("10.0.0.2"));
+  EXPECT_EQ(e.initiator_port, 5000);
+  EXPECT_EQ(e.pkts_fwd, 4u);
+  EXPECT_EQ(e.pkts_bwd, 3u);
+  EXPECT_EQ(e.bytes_bwd, 60u * 3 + 1000);
+  EXPECT_EQ(e.first, kT0);
+  ASSERT_EQ(r.directions.size(), 7u);
+  EXPECT_EQ(r.directions[0], Direction::kBackward);  // the SYN-ACK
+  EXPECT_EQ(r.directions[1], Direction::kForward);
+  EXPECT_EQ(t.stats().direction_from_syn_ack, 1u);
+  EXPECT_EQ(t.stats().direction_from_port, 0u);
+}
+
+TEST(FlowDirection, AFlowFirstSeenMidStreamTakesTheLowerPortAsTheServer) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(srv(kAck | kPsh, kT0, 90000, 70000, 1000), r);  // the server's data first
+  t.process(cli(kAck, kT0 + 1000, 70000, 91000), r);
+  t.process(seg("10.0.0.3", 6000, "10.0.0.1", 80, kAck, kT0 + 2000, 1, 1), r);  // client first
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[0].initiator, v4("10.0.0.2"));
+  EXPECT_EQ(r.ended[0].initiator_port, 5000);
+  EXPECT_EQ(r.ended[0].pkts_fwd, 1u);
+  EXPECT_EQ(r.ended[0].pkts_bwd, 1u);
+  EXPECT_EQ(r.ended[0].bytes_bwd, 1060u);
+  EXPECT_EQ(r.ended[1].initiator, v4("10.0.0.3"));
+  EXPECT_EQ(r.ended[1].pkts_fwd, 1u);
+  EXPECT_EQ(r.directions[0], Direction::kBackward);
+  EXPECT_EQ(r.directions[2], Direction::kForward);
+  EXPECT_EQ(t.stats().direction_from_port, 1u);  // the second flow kept its sender
+  EXPECT_EQ(t.stats().direction_from_syn_ack, 0u);
+}
+
+TEST(FlowDirection, EqualPortsKeepTheFirstSender) {
+  // BGP between two routers, picked up mid-stream: nothing tells, so the
+  // first sender stays the initiator, whichever end of the key it is.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(seg("10.0.0.9", 179, "10.0.0.1", 179, kAck | kPsh, kT0, 1, 1, 19), r);
+  t.process(seg("10.0.0.1", 179, "10.0.0.9", 179, kAck, kT0 + 1000, 1, 20), r);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].initiator, v4("10.0.0.9"));
+  EXPECT_EQ(r.directions, (std::vector{Direction::kForward, Direction::kBackward}));
+  EXPECT_EQ(t.stats().direction_from_port + t.stats().direction_from_syn_ack, 0u);
+}
+
+TEST(FlowDirection, ASynAndOtherProtocolsKeepTheFirstSender) {
+  FlowTable<Ext> t(config());
+  Recorder r;
+  // A SYN from a low port to a high one is still the opening.
+  t.process(seg("10.0.0.1", 80, "10.0.0.2", 5000, kSyn, kT0, 1, 0), r);
+  // UDP has no handshake: the first datagram's sender, even from port 53.
+  t.process(udp("10.0.0.1", 53, "10.0.0.2", 5000, kT0 + 1000), r);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  for (const Ended& e : r.ended) {
+    EXPECT_EQ(e.initiator, v4("10.0.0.1"));
+    EXPECT_EQ(e.pkts_fwd, 1u);
+  }
+  EXPECT_EQ(t.stats().direction_from_port + t.stats().direction_from_syn_ack, 0u);
+}
+
+TEST(FlowDirection, ASynAckOnAClosingFlowJoinsIt) {
+  // Only a fresh SYN starts a new flow on a closing one: a late SYN-ACK
+  // retransmission stays in the old flow and turns nothing round.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(cli(kSyn, kT0, 1000, 0), r);
+  t.process(srv(kSyn | kAck, kT0 + 100, 5000, 1001), r);
+  t.process(cli(kRst, kT0 + 200, 1001, 0), r);
+  t.process(srv(kSyn | kAck, kT0 + 300, 5000, 1001), r);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  EXPECT_EQ(r.ended[0].initiator_port, 5000);
+  EXPECT_EQ(r.ended[0].pkts_bwd, 2u);
+  EXPECT_EQ(t.stats().direction_from_syn_ack, 0u);
 }
 
 // The clock rule (FlowTable::resolveHeld): a time further than

@@ -132,6 +132,8 @@ CaptureSample captureSample(std::string itf, unsigned thread, std::uint64_t base
   s.flows.evicted_half_open = base * 15;
   s.flows.evicted_one_packet = base * 16;
   s.flows.evicted_established = base * 17;
+  s.flows.direction_from_syn_ack = base * 18;
+  s.flows.direction_from_port = base * 19;
   s.flows.active = static_cast<std::uint32_t>(base * 7);
   s.hosts.entries = static_cast<std::uint32_t>(base * 8);
   s.hosts.evicted = base * 9;
@@ -194,6 +196,12 @@ TEST(MetricsServer, CaptureSamplesAreSummedPerInterfaceAndHealthFlips) {
             45);
   EXPECT_EQ(sample(page, R"(edgesense_flow_evictions_total{interface="eth1",kind="established"})"),
             85);
+  EXPECT_EQ(
+      sample(page, R"(edgesense_flow_direction_flipped_total{interface="eth0",reason="syn_ack"})"),
+      54);
+  EXPECT_EQ(
+      sample(page, R"(edgesense_flow_direction_flipped_total{interface="eth1",reason="port"})"),
+      95);
   EXPECT_EQ(sample(page, R"(edgesense_host_table_entries{interface="eth0"})"), 24);
   EXPECT_EQ(sample(page, R"(edgesense_host_table_evictions_total{interface="eth1"})"), 45);
   EXPECT_EQ(sample(page, "edgesense_pipeline_healthy"), 1);
