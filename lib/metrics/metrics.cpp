@@ -224,6 +224,7 @@ class SourceCollector final : public prometheus::Collectable {
   static void addCapture(PageBuilder& page, const std::vector<CaptureSample>& samples) {
     // Sum each interface's threads; std::map keeps the page's order stable.
     std::map<std::string, CaptureSample> by_if;
+    std::map<std::string, std::uint64_t> emergency;  // tables in emergency mode
     for (const CaptureSample& s : samples) {
       CaptureSample& t = by_if[s.interface];
       t.packets += s.packets;
@@ -245,6 +246,10 @@ class SourceCollector final : public prometheus::Collectable {
       t.flows.evicted_closing += s.flows.evicted_closing;
       t.flows.evicted_established += s.flows.evicted_established;
       t.flows.active += s.flows.active;
+      t.flows.emergency_entries += s.flows.emergency_entries;
+      t.flows.emergency_us += s.flows.emergency_us;
+      t.flows.table_bytes += s.flows.table_bytes;
+      emergency[s.interface] += s.flows.emergency ? 1 : 0;
       t.hosts.entries += s.hosts.entries;
       t.hosts.evicted += s.hosts.evicted;
     }
@@ -281,6 +286,11 @@ class SourceCollector final : public prometheus::Collectable {
                {itf, {"kind", "closing"}});
       page.add("edgesense_flow_evictions_total", u(t.flows.evicted_established),
                {itf, {"kind", "established"}});
+      page.add("edgesense_flow_emergency", u(emergency[name]), {itf});
+      page.add("edgesense_flow_emergency_entries_total", u(t.flows.emergency_entries), {itf});
+      page.add("edgesense_flow_emergency_seconds_total",
+               static_cast<double>(t.flows.emergency_us) / 1e6, {itf});
+      page.add("edgesense_flow_table_bytes", u(t.flows.table_bytes), {itf});
       page.add("edgesense_flow_clock_jumps_total", u(t.flows.clock_jumps_ahead),
                {itf, {"direction", "ahead"}});
       page.add("edgesense_flow_clock_jumps_total", u(t.flows.clock_jumps_behind),
