@@ -123,6 +123,7 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   j.key("fragments").beginObject();
   j.field("attributed", f.fragments_attributed);
   j.field("unattributed", f.fragments_unattributed);
+  j.field("slots_overwritten", f.fragment_slots_overwritten);
   j.endObject();
   j.key("flows").beginObject();
   j.field("created", f.created);
@@ -146,6 +147,12 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   j.field("closing", f.evicted_closing);
   j.field("established", f.evicted_established);
   j.endObject();
+  // Emergency mode (flows.emergency_*): entered when the table was full.
+  j.key("emergency").beginObject();
+  j.field("active", f.emergency);
+  j.field("entries", f.emergency_entries);
+  j.field("seconds", static_cast<double>(f.emergency_us) / 1e6);
+  j.endObject();
   j.endObject();
   // Packet times the flow clock did not believe (flows.max_clock_jump).
   j.key("clock").beginObject();
@@ -162,6 +169,7 @@ void writeSummary(std::string& out, const ReplayOptions& opts, const pipeline::R
   j.field("bytes_per_flow", static_cast<std::uint64_t>(pipeline::RxLoop::bytesPerFlow()));
   j.field("bytes_per_host", static_cast<std::uint64_t>(features::HostTable::bytesPerHost()));
   j.field("flow_capacity", rx.flowCapacity());
+  j.field("flow_table_bytes", f.table_bytes);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   j.field("peak_rss_bytes", static_cast<std::uint64_t>(usage.ru_maxrss) * 1024);
@@ -236,6 +244,19 @@ void printTextSummary(const pipeline::RxLoop& rx, double wall_seconds) {
                  static_cast<unsigned long long>(f.clock_jumps_behind),
                  static_cast<double>(f.last_clock_jump_us) / 1e6,
                  static_cast<unsigned long long>(f.clock_steps_back));
+  }
+  if (f.emergency_entries > 0) {
+    std::fprintf(stderr,
+                 "edgesense replay: the flow table (%u flows, %llu bytes) was full: %llu entries "
+                 "into emergency mode, %.1f s in it; evicted %llu half-open, %llu one-packet, "
+                 "%llu closing, %llu established\n",
+                 rx.flowCapacity(), static_cast<unsigned long long>(f.table_bytes),
+                 static_cast<unsigned long long>(f.emergency_entries),
+                 static_cast<double>(f.emergency_us) / 1e6,
+                 static_cast<unsigned long long>(f.evicted_half_open),
+                 static_cast<unsigned long long>(f.evicted_one_packet),
+                 static_cast<unsigned long long>(f.evicted_closing),
+                 static_cast<unsigned long long>(f.evicted_established));
   }
   if (f.rst_out_of_window > 0) {
     std::fprintf(stderr, "edgesense replay: %llu TCP resets outside the window were ignored\n",

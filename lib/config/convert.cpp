@@ -34,6 +34,11 @@ flow::FlowConfig Config::toFlowConfig() const {
   // Never longer than the TCP idle timeout it shortens.
   f.tcp_half_open_timeout_us = std::min(micros(flows.tcp_half_open_timeout), f.idle_timeout_us);
   f.hash_key = hashKey();
+  f.memcap_bytes = flows.memcap;
+  f.emergency_recovery_percent = flows.emergency_recovery;
+  f.emergency_half_open_timeout_us = micros(flows.emergency_half_open_timeout);
+  f.emergency_one_packet_timeout_us = micros(flows.emergency_one_packet_timeout);
+  f.emergency_established_timeout_us = micros(flows.emergency_established_timeout.value_or(0));
   return f;
 }
 

@@ -572,10 +572,58 @@ std::vector<Key> makeTable() {
             .min = 1,
             .max = 1 << 28,
             .doc = "Flows tracked per capture thread, in memory allocated once (about 1 KB a "
-                   "flow). When full, a flow is evicted and counted by kind: the least recently "
-                   "seen half-open TCP or one-packet flow first, then a closing TCP flow, an "
-                   "established one only when there is none."},
+                   "flow; memcap can lower it). When full, a flow is evicted and counted by kind: "
+                   "the least recently seen flow of one packet (a lone SYN, a one-packet UDP or "
+                   "other flow) first, then a half-open TCP flow of more packets, then a closing "
+                   "TCP flow, an established one only when there is none; and the table enters "
+                   "emergency mode (emergency_*)."},
            EDGESENSE_FIELD(flows.max)),
+      bind({.path = "flows.memcap",
+            .type = Type::kBytes,
+            .def = "0",
+            .min = 0,
+            .max = 1099511627776.0,
+            .doc = "Bytes of memory the flow table of each capture thread may hold: its flows, "
+                   "hash slots, free list, generations and fragment slots. The table then holds "
+                   "the most flows that fit, at most max (the smaller wins). 0: max alone sizes "
+                   "it. The replay summary and edgesense_flow_table_bytes show what a table "
+                   "holds."},
+           EDGESENSE_FIELD(flows.memcap)),
+      bind({.path = "flows.emergency_recovery",
+            .type = Type::kInt,
+            .def = "30",
+            .min = 1,
+            .max = 100,
+            .doc = "A full flow table enters emergency mode, where the emergency_* timeouts "
+                   "apply; it leaves once its active flows fall below this percent of its "
+                   "capacity (Suricata's emergency-recovery)."},
+           EDGESENSE_FIELD(flows.emergency_recovery)),
+      bind({.path = "flows.emergency_half_open_timeout",
+            .type = Type::kSeconds,
+            .def = "10",
+            .min = 0.001,
+            .max = 86400,
+            .doc = "In emergency mode, the idle timeout of TCP flows whose handshake has not "
+                   "completed (Suricata's emergency new-flow timeout); at most "
+                   "tcp_half_open_timeout."},
+           EDGESENSE_FIELD(flows.emergency_half_open_timeout)),
+      bind({.path = "flows.emergency_one_packet_timeout",
+            .type = Type::kSeconds,
+            .def = "10",
+            .min = 0.001,
+            .max = 86400,
+            .doc = "In emergency mode, the idle timeout of UDP, ICMP and other flows of one "
+                   "packet; at most their own idle timeout."},
+           EDGESENSE_FIELD(flows.emergency_one_packet_timeout)),
+      bind({.path = "flows.emergency_established_timeout",
+            .type = Type::kSeconds,
+            .def = "null",
+            .min = 0.001,
+            .max = 86400,
+            .doc = "In emergency mode, the idle timeout of established flows (Suricata uses "
+                   "100 s); null: they keep theirs, so a flood of new flows does not cut "
+                   "conversations short."},
+           EDGESENSE_FIELD(flows.emergency_established_timeout)),
       bind({.path = "flows.idle_timeout",
             .type = Type::kSeconds,
             .def = "120",

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "config/key_table.h"
+#include "features/extractor.h"
 
 namespace edgesense::config {
 namespace {
@@ -87,6 +88,17 @@ class Walker {
              "the long window (" + detail::formatNumber(f.host_long_window) +
                  " s) must be at least the short window (" +
                  detail::formatNumber(f.host_short_window) + " s)");
+    }
+    // The flow table's own arithmetic, with the real flow type: what one
+    // flow (and the fragment slots) take.
+    if (f.memcap != 0 && !bad_.contains("flows.memcap") && !bad_.contains("flows.fragment_slots") &&
+        features::FeatureFlowTable::capacityFor(cfg_.toFlowConfig()) == 0) {
+      r_.add(given_["flows.memcap"], "flows.memcap",
+             std::to_string(f.memcap) +
+                 " bytes do not hold a flow table of one flow, which takes " +
+                 std::to_string(features::FeatureFlowTable::bytesFor(1, f.fragment_slots)) +
+                 " bytes with fragment_slots " + std::to_string(f.fragment_slots) +
+                 "; give at least that, or 0 for no memcap");
     }
   }
 

@@ -9,6 +9,11 @@
 /// back (one packet, a copy in the table) until the next time seen says
 /// whether the clock really moved (see resolveHeld()).
 ///
+/// A full table enters emergency mode (as Suricata's flow engine does): new
+/// flows get shorter idle timeouts until the active flows fall below a
+/// recovery level. flows.memcap bounds the table's memory: the capacity is
+/// then the most flows that fit (capacityFor()), never more than max_flows.
+///
 /// Ext is the per-flow state of the next stage (the feature accumulators);
 /// the Observer passed to process() is told of each flow's start, packets,
 /// interim snapshots and end (with the table's clock at that moment), and reads Flow<Ext> only
@@ -73,6 +78,19 @@ struct FlowConfig {
   /// A packet further than this ahead of or behind the clock is a suspect
   /// time: see resolveHeld(). 0: every packet time is believed.
   TimeUs max_clock_jump_us = 60'000'000;
+  /// Emergency mode: entered when the table is full (a new flow must evict
+  /// one), left when the active flows fall below emergency_recovery_percent
+  /// of the capacity. Meanwhile these idle timeouts apply where they are
+  /// shorter than the usual ones: half-open TCP, one-packet UDP and other
+  /// flows, and (if not 0) established flows. Suricata's emergency new-flow
+  /// timeout is 10 s, its recovery level 30%.
+  TimeUs emergency_half_open_timeout_us = 10'000'000;
+  TimeUs emergency_one_packet_timeout_us = 10'000'000;
+  TimeUs emergency_established_timeout_us = 0;  // 0: established flows keep their timeouts
+  std::uint32_t emergency_recovery_percent = 30;
+  /// Bound on the table's memory in bytes (bytesFor()); the capacity is the
+  /// most flows that fit, at most max_flows. 0: no bound but max_flows.
+  std::uint64_t memcap_bytes = 0;
   /// Keys the hash of the flow slots and fragment slots (flows.hash_seed).
   /// Which slot a flow takes never shows in the output: lists, not slots,
   /// order the flows, so any key gives the same records.
@@ -84,6 +102,10 @@ struct FlowTableStats {
   std::array<std::uint64_t, kEndReasonCount> ended{};  // kActiveTimeout: snapshots
   std::uint64_t fragments_attributed = 0;
   std::uint64_t fragments_unattributed = 0;
+  /// First fragments that took a fragment slot still holding another live
+  /// chain (flows.fragment_slots too few, or a collision): that chain's
+  /// later fragments go unattributed.
+  std::uint64_t fragment_slots_overwritten = 0;
   std::uint64_t clock_jumps_ahead = 0;   // lone packets stamped too far ahead
   std::uint64_t clock_jumps_behind = 0;  // lone packets stamped too far behind
   std::uint64_t clock_steps_back = 0;    // the clock was re-based backwards
@@ -103,6 +125,14 @@ struct FlowTableStats {
   std::uint64_t evicted_established = 0;
   std::uint32_t active = 0;
   std::uint32_t peak_active = 0;
+  /// Emergency mode (FlowConfig::emergency_*): whether the table is in it
+  /// now, how many times it entered, and the packet time spent in it.
+  bool emergency = false;
+  std::uint64_t emergency_entries = 0;
+  TimeUs emergency_us = 0;
+  /// Memory the table holds, in bytes (FlowTable::bytesFor() its capacity):
+  /// reserved at construction, resident as flows use it.
+  std::uint64_t table_bytes = 0;
 
   /// Flows that ended, for any reason (interim snapshots are not ends).
   std::uint64_t endedTotal() const noexcept {
@@ -161,25 +191,40 @@ class FlowTable {
 
   explicit FlowTable(const FlowConfig& cfg)
       : cfg_(cfg),
-        capacity_(std::max<std::uint32_t>(cfg.max_flows, 1)),
+        capacity_(std::max<std::uint32_t>(capacityFor(cfg), 1)),
         pool_(capacity_),
         generations_(std::make_unique<std::uint32_t[]>(capacity_)),
         free_(std::make_unique<std::uint32_t[]>(capacity_)),
         frags_(std::make_unique<FragmentSlot[]>(std::max<std::uint32_t>(cfg.fragment_slots, 1))) {
-    std::uint32_t slots = 1;
-    while (slots < capacity_ * 2) slots <<= 1;
+    const auto slots = static_cast<std::uint32_t>(slotCount(capacity_));  // capacity <= 2^28
     slot_mask_ = slots - 1;
     slots_ = HugeBuffer<Slot>(slots);
     std::uninitialized_fill_n(slots_.data(), slots, Slot{});
     for (std::uint32_t i = 0; i < capacity_; ++i) free_[i] = capacity_ - 1 - i;
     free_count_ = capacity_;
-    timeouts_ = {cfg.idle_timeout_us,
-                 cfg.udp_idle_timeout_us,
-                 cfg.icmp_idle_timeout_us,
-                 cfg.tcp_half_open_timeout_us,
-                 cfg.udp_idle_timeout_us,
-                 cfg.icmp_idle_timeout_us,
-                 0};
+    normal_timeouts_ = {cfg.idle_timeout_us,          cfg.udp_idle_timeout_us,
+                        cfg.icmp_idle_timeout_us,     cfg.tcp_half_open_timeout_us,
+                        cfg.udp_idle_timeout_us,      cfg.icmp_idle_timeout_us,
+                        cfg.tcp_half_open_timeout_us, 0};
+    // Each list keeps one timeout for all its members, so a changed timeout
+    // still expires them from the head: the order by last-seen stays valid.
+    const auto shorter = [](TimeUs usual, TimeUs emergency) {
+      return emergency > 0 ? std::min(usual, emergency) : usual;
+    };
+    emergency_timeouts_ = normal_timeouts_;
+    for (std::uint8_t l = kTcpList; l <= kOtherList; ++l)
+      emergency_timeouts_[l] = shorter(normal_timeouts_[l], cfg.emergency_established_timeout_us);
+    for (std::uint8_t l : {kTcpHalfOpenList, kTcpHalfOpenRepliedList})
+      emergency_timeouts_[l] = shorter(normal_timeouts_[l], cfg.emergency_half_open_timeout_us);
+    for (std::uint8_t l : {kUdpOnePacketList, kOtherOnePacketList})
+      emergency_timeouts_[l] = shorter(normal_timeouts_[l], cfg.emergency_one_packet_timeout_us);
+    timeouts_ = normal_timeouts_;
+    recovery_level_ = std::max<std::uint32_t>(
+        static_cast<std::uint32_t>(std::uint64_t{capacity_} *
+                                   std::min<std::uint32_t>(cfg.emergency_recovery_percent, 100) /
+                                   100),
+        1);
+    stats_.table_bytes = bytesFor(capacity_, cfg.fragment_slots);
   }
 
   FlowTable(const FlowTable&) = delete;
@@ -188,6 +233,45 @@ class FlowTable {
   const FlowTableStats& stats() const noexcept { return stats_; }
   std::uint32_t capacity() const noexcept { return capacity_; }
   TimeUs now() const noexcept { return now_; }
+  bool emergency() const noexcept { return stats_.emergency; }
+
+  /// Hash slots of a table of `capacity` flows: a power of two, at least
+  /// twice the flows, so the table is at most half full.
+  static constexpr std::uint64_t slotCount(std::uint32_t capacity) noexcept {
+    std::uint64_t slots = 1;
+    while (slots < std::uint64_t{capacity} * 2) slots <<= 1;
+    return slots;
+  }
+
+  /// The memory a table of `capacity` flows holds, in bytes: the pool of
+  /// flows, a generation and a free-list entry per flow, the hash slots and
+  /// the fragment slots. The fixed part (the table object itself, a few
+  /// hundred bytes) is left out.
+  static constexpr std::uint64_t bytesFor(std::uint32_t capacity,
+                                          std::uint32_t fragment_slots) noexcept {
+    return std::uint64_t{capacity} * (sizeof(FlowT) + 2 * sizeof(std::uint32_t)) +
+           slotCount(capacity) * sizeof(Slot) +
+           std::uint64_t{std::max<std::uint32_t>(fragment_slots, 1)} * sizeof(FragmentSlot);
+  }
+
+  /// The capacity a table made with `cfg` has: max_flows, or, if memcap_bytes
+  /// is set and smaller, the most flows whose table fits in it. 0: the memcap
+  /// does not hold a table of one flow (the config refuses it).
+  static constexpr std::uint32_t capacityFor(const FlowConfig& cfg) noexcept {
+    const std::uint32_t most = std::max<std::uint32_t>(cfg.max_flows, 1);
+    if (cfg.memcap_bytes == 0) return most;
+    const auto fits = [&](std::uint32_t n) {
+      return bytesFor(n, cfg.fragment_slots) <= cfg.memcap_bytes;
+    };
+    if (!fits(1)) return 0;
+    if (fits(most)) return most;
+    std::uint32_t lo = 1, hi = most;  // fits(lo), !fits(hi)
+    while (hi - lo > 1) {
+      const std::uint32_t mid = lo + (hi - lo) / 2;
+      (fits(mid) ? lo : hi) = mid;
+    }
+    return lo;
+  }
 
   /// A packet's key and hash, computed ahead of process() so the capture
   /// loop can prefetch the memory the packet will touch.
@@ -355,7 +439,10 @@ class FlowTable {
   /// every flow whose deadline has passed.
   template <class Observer>
   void moveClock(TimeUs now, Observer& obs) noexcept {
-    if (!clock_set_ || now > now_) now_ = now;
+    if (!clock_set_ || now > now_) {
+      if (stats_.emergency) stats_.emergency_us += now - now_;
+      now_ = now;
+    }
     clock_set_ = true;
     while (lists_[kClosingList].head != kNil &&
            pool_[lists_[kClosingList].head].close_deadline <= now_) {
@@ -367,6 +454,7 @@ class FlowTable {
         end(lists_[l].head, EndReason::kIdleTimeout, obs);
       }
     }
+    if (stats_.emergency && stats_.active < recovery_level_) leaveEmergency();
     if (cfg_.active_timeout_us <= 0) return;
     while (active_.head != kNil && pool_[active_.head].active_deadline <= now_) {
       const std::uint32_t idx = active_.head;
@@ -401,13 +489,16 @@ class FlowTable {
   /// The deadline lists. A flow starts on a new-flow list: TCP until its
   /// handshake completes (both sides have sent an ACK: the SYN-ACK, and the
   /// initiator's ACK of it), UDP and the others until their second packet.
-  /// It then moves to its protocol's list. The new-flow lists are what a full
-  /// table evicts first (evictionVictim()), and half-open TCP has its own
+  /// It then moves to its protocol's list. A half-open TCP flow with a second
+  /// packet (a SYN retransmitted, a SYN-ACK) waits on a list of its own. The
+  /// new-flow lists are what a full table evicts first (evictionVictim()),
+  /// those of one packet before the others, and half-open TCP has its own
   /// timeout.
   static constexpr std::uint8_t kTcpList = 0, kUdpList = 1, kOtherList = 2;
   static constexpr std::uint8_t kTcpHalfOpenList = 3, kUdpOnePacketList = 4,
                                 kOtherOnePacketList = 5;
-  static constexpr std::uint8_t kClosingList = 6;
+  static constexpr std::uint8_t kTcpHalfOpenRepliedList = 6;
+  static constexpr std::uint8_t kClosingList = 7;
   static constexpr std::uint8_t kNewListOffset = kTcpHalfOpenList - kTcpList;
   static constexpr std::uint32_t kMaxTcpWindow = 1u << 30;  // 65535 << 14, RFC 7323
 
@@ -507,14 +598,18 @@ class FlowTable {
     f.prev[link] = f.next[link] = kNil;
   }
 
-  /// The flow a full table gives up: the least recently seen new flow
-  /// (half-open TCP, or a flow of one packet), else the closing flow nearest
-  /// its end (it waits only for a last ACK), else the least recently seen
-  /// flow. Under a flood of spoofed SYNs or one-packet probes, established
-  /// conversations stay, and closing ones keep their last packets.
+  /// The flow a full table gives up: the least recently seen flow of one
+  /// packet (a lone SYN, a one-packet UDP or other flow), else the least
+  /// recently seen half-open TCP flow of more packets (a retransmitted or
+  /// answered SYN), else the closing flow nearest its end (it waits only for
+  /// a last ACK), else the least recently seen flow. Under a flood of spoofed
+  /// SYNs or one-packet probes, established conversations stay, closing ones
+  /// keep their last packets, and a real client's retried SYN is not lost
+  /// among the spoofed ones (each of those is one packet).
   std::uint32_t evictionVictim() const noexcept {
-    const std::uint32_t young = oldestHead(kTcpHalfOpenList, kClosingList);
-    if (young != kNil) return young;
+    const std::uint32_t lone = oldestHead(kTcpHalfOpenList, kTcpHalfOpenRepliedList);
+    if (lone != kNil) return lone;
+    if (lists_[kTcpHalfOpenRepliedList].head != kNil) return lists_[kTcpHalfOpenRepliedList].head;
     if (lists_[kClosingList].head != kNil) return lists_[kClosingList].head;
     return oldestHead(kTcpList, kTcpHalfOpenList);
   }
@@ -533,7 +628,7 @@ class FlowTable {
   void evict(Observer& obs) noexcept {
     const std::uint32_t idx = evictionVictim();
     const std::uint8_t list = pool_[idx].list;
-    if (list == kTcpHalfOpenList)
+    if (list == kTcpHalfOpenList || list == kTcpHalfOpenRepliedList)
       ++stats_.evicted_half_open;
     else if (isNewList(list))
       ++stats_.evicted_one_packet;
@@ -547,7 +642,10 @@ class FlowTable {
   template <class Observer>
   std::uint32_t create(const FlowKey& key, std::uint32_t h, bool src_is_lo, const decode::Packet& p,
                        Observer& obs) noexcept {
-    if (free_count_ == 0) evict(obs);
+    if (free_count_ == 0) {
+      if (!stats_.emergency) enterEmergency();
+      evict(obs);
+    }
     const std::uint32_t idx = free_[--free_count_];
     FlowT& f = *std::construct_at(&pool_[idx]);
     f.key = key;
@@ -591,6 +689,20 @@ class FlowTable {
     return !src_is_lo;
   }
 
+  /// Emergency mode: the table is full. New flows (and established ones, if
+  /// configured) take the shorter emergency timeouts until moveClock() finds
+  /// the active flows below the recovery level.
+  void enterEmergency() noexcept {
+    stats_.emergency = true;
+    ++stats_.emergency_entries;
+    timeouts_ = emergency_timeouts_;
+  }
+
+  void leaveEmergency() noexcept {
+    stats_.emergency = false;
+    timeouts_ = normal_timeouts_;
+  }
+
   template <class Observer>
   void end(std::uint32_t idx, EndReason reason, Observer& obs) noexcept {
     FlowT& f = pool_[idx];
@@ -616,12 +728,12 @@ class FlowTable {
     f.dirty = true;
     // To the tail of its last-seen list, unless it is there already (a burst
     // of one flow's packets moves nothing). Closing flows keep their close
-    // deadline. A second packet makes a UDP or other flow established (TCP
-    // waits for its handshake: trackTcpClose()).
-    if ((f.list == kUdpOnePacketList || f.list == kOtherOnePacketList) &&
-        f.pkts[0] + f.pkts[1] > 1) {
+    // deadline. A second packet makes a UDP or other flow established, and
+    // moves half-open TCP to the list of those with more than one packet
+    // (TCP is established by its handshake: trackTcpClose()).
+    if (f.list >= kTcpHalfOpenList && f.list <= kOtherOnePacketList && f.pkts[0] + f.pkts[1] > 1) {
       unlink(lists_[f.list], idx, 0);
-      f.list -= kNewListOffset;
+      f.list = f.list == kTcpHalfOpenList ? kTcpHalfOpenRepliedList : f.list - kNewListOffset;
       pushBack(lists_[f.list], idx, 0);
     } else if (f.list != kClosingList && lists_[f.list].tail != idx) {
       unlink(lists_[f.list], idx, 0);
@@ -678,8 +790,8 @@ class FlowTable {
       f.ack_dirs |= bit;
       // Both sides acknowledged the other: the handshake is complete (or the
       // flow was picked up mid-stream, both ways), and the flow established.
-      if (f.ack_dirs == 3 && f.list == kTcpHalfOpenList) {
-        unlink(lists_[kTcpHalfOpenList], idx, 0);
+      if (f.ack_dirs == 3 && (f.list == kTcpHalfOpenList || f.list == kTcpHalfOpenRepliedList)) {
+        unlink(lists_[f.list], idx, 0);
         f.list = kTcpList;
         pushBack(lists_[kTcpList], idx, 0);
       }
@@ -731,8 +843,20 @@ class FlowTable {
                                       std::max<std::uint32_t>(cfg_.fragment_slots, 1));
   }
 
+  /// A slot whose chain may still see later fragments: its flow lives and
+  /// its first fragment is within flows.fragment_timeout.
+  bool liveFragmentSlot(const FragmentSlot& s, TimeUs ts) const noexcept {
+    return s.flow != kNil && ts - s.ts <= cfg_.fragment_timeout_us &&
+           generations_[s.flow] == s.generation;
+  }
+
   void rememberFragment(const decode::Packet& p, std::uint32_t idx) noexcept {
     FragmentSlot& s = frags_[fragmentSlot(p)];
+    if (liveFragmentSlot(s, p.ts_us) &&
+        !(s.src == p.src && s.dst == p.dst && s.id == p.frag_id && s.proto == fragmentProto(p) &&
+          s.ip_version == p.ip_version)) {
+      ++stats_.fragment_slots_overwritten;
+    }
     s = FragmentSlot{p.src,        p.dst,  p.frag_id, idx, generations_[idx], fragmentProto(p),
                      p.ip_version, p.ts_us};
   }
@@ -740,10 +864,9 @@ class FlowTable {
   template <class Observer>
   void processLaterFragment(const decode::Packet& p, Observer& obs) noexcept {
     const FragmentSlot& s = frags_[fragmentSlot(p)];
-    const bool hit = s.flow != kNil && s.src == p.src && s.dst == p.dst && s.id == p.frag_id &&
-                     s.proto == fragmentProto(p) && s.ip_version == p.ip_version &&
-                     p.ts_us - s.ts <= cfg_.fragment_timeout_us &&
-                     generations_[s.flow] == s.generation;
+    const bool hit = liveFragmentSlot(s, p.ts_us) && s.src == p.src && s.dst == p.dst &&
+                     s.id == p.frag_id && s.proto == fragmentProto(p) &&
+                     s.ip_version == p.ip_version;
     if (!hit) {
       ++stats_.fragments_unattributed;
       return;
@@ -767,11 +890,15 @@ class FlowTable {
   HugeBuffer<Slot> slots_;
   std::uint32_t slot_mask_ = 0;
   std::unique_ptr<FragmentSlot[]> frags_;
-  /// tcp, udp, other; half-open tcp, one-packet udp, one-packet other (each by
-  /// last seen); closing (by deadline). See kTcpList.
+  /// tcp, udp, other; half-open tcp, one-packet udp, one-packet other,
+  /// half-open tcp of more packets (each by last seen); closing (by
+  /// deadline). See kTcpList.
   std::array<List, kClosingList + 1> lists_{};
-  std::array<TimeUs, kClosingList + 1> timeouts_{};
-  List active_{};  // by active-timeout deadline
+  std::array<TimeUs, kClosingList + 1> timeouts_{};  // the ones in force
+  std::array<TimeUs, kClosingList + 1> normal_timeouts_{};
+  std::array<TimeUs, kClosingList + 1> emergency_timeouts_{};
+  std::uint32_t recovery_level_ = 0;  // emergency ends below this many active flows
+  List active_{};                     // by active-timeout deadline
   TimeUs now_ = 0;
   bool clock_set_ = false;  // a first time has been seen
   bool held_ = false;       // a suspect time waits for the next (resolveHeld())

@@ -34,10 +34,25 @@ constexpr MetricDef kMetrics[] = {
      "Interim records of long flows (active timeout); the flow goes on."},
     {"edgesense_flow_fragments_total", kCounter, "interface,result", "packets",
      "IPv4 and IPv6 later fragments, by whether their flow was found (attributed, unattributed)."},
+    {"edgesense_flow_fragment_slots_overwritten_total", kCounter, "interface", "chains",
+     "First fragments that took a fragment slot still holding another live chain (more chains "
+     "in flight than flows.fragment_slots, or a collision): that chain's later fragments go "
+     "unattributed."},
     {"edgesense_flow_evictions_total", kCounter, "interface,kind", "flows",
-     "Flows evicted from a full table, by kind, in the order they are chosen: half_open (TCP "
-     "without a completed handshake) and one_packet (other flows of one packet), closing (TCP "
-     "after RST or FIN both ways), established."},
+     "Flows evicted from a full table, by kind: half_open (TCP without a completed handshake) "
+     "and one_packet (other flows of one packet), lone SYNs and one-packet flows before half-open "
+     "flows of more packets; then closing (TCP after RST or FIN both ways); then established."},
+    {"edgesense_flow_emergency", kGauge, "interface", "tables",
+     "Flow tables in emergency mode now: a table enters it when full and leaves it when its "
+     "active flows fall below flows.emergency_recovery percent; meanwhile the flows.emergency_* "
+     "timeouts apply."},
+    {"edgesense_flow_emergency_entries_total", kCounter, "interface", "entries",
+     "Times a flow table entered emergency mode."},
+    {"edgesense_flow_emergency_seconds_total", kCounter, "interface", "seconds",
+     "Packet time the flow tables spent in emergency mode, summed over tables."},
+    {"edgesense_flow_table_bytes", kGauge, "interface", "bytes",
+     "Memory the flow tables hold (flows, hash slots, free list, generations, fragment slots), "
+     "within flows.memcap when it is set."},
     {"edgesense_flow_clock_jumps_total", kCounter, "interface,direction", "packets",
      "Packets stamped further than flows.max_clock_jump ahead of or behind the flow clock "
      "(direction ahead, behind) and not confirmed by the next packet: accounted at the clock's "

@@ -224,6 +224,7 @@ class SourceCollector final : public prometheus::Collectable {
   static void addCapture(PageBuilder& page, const std::vector<CaptureSample>& samples) {
     // Sum each interface's threads; std::map keeps the page's order stable.
     std::map<std::string, CaptureSample> by_if;
+    std::map<std::string, std::uint64_t> emergency;  // tables in emergency mode
     for (const CaptureSample& s : samples) {
       CaptureSample& t = by_if[s.interface];
       t.packets += s.packets;
@@ -236,6 +237,7 @@ class SourceCollector final : public prometheus::Collectable {
       for (std::size_t i = 0; i < flow::kEndReasonCount; ++i) t.flows.ended[i] += s.flows.ended[i];
       t.flows.fragments_attributed += s.flows.fragments_attributed;
       t.flows.fragments_unattributed += s.flows.fragments_unattributed;
+      t.flows.fragment_slots_overwritten += s.flows.fragment_slots_overwritten;
       t.flows.clock_jumps_ahead += s.flows.clock_jumps_ahead;
       t.flows.clock_jumps_behind += s.flows.clock_jumps_behind;
       t.flows.clock_steps_back += s.flows.clock_steps_back;
@@ -247,6 +249,10 @@ class SourceCollector final : public prometheus::Collectable {
       t.flows.evicted_closing += s.flows.evicted_closing;
       t.flows.evicted_established += s.flows.evicted_established;
       t.flows.active += s.flows.active;
+      t.flows.emergency_entries += s.flows.emergency_entries;
+      t.flows.emergency_us += s.flows.emergency_us;
+      t.flows.table_bytes += s.flows.table_bytes;
+      emergency[s.interface] += s.flows.emergency ? 1 : 0;
       t.hosts.entries += s.hosts.entries;
       t.hosts.evicted += s.hosts.evicted;
     }
@@ -275,6 +281,8 @@ class SourceCollector final : public prometheus::Collectable {
                {itf, {"result", "attributed"}});
       page.add("edgesense_flow_fragments_total", u(t.flows.fragments_unattributed),
                {itf, {"result", "unattributed"}});
+      page.add("edgesense_flow_fragment_slots_overwritten_total",
+               u(t.flows.fragment_slots_overwritten), {itf});
       page.add("edgesense_flow_evictions_total", u(t.flows.evicted_half_open),
                {itf, {"kind", "half_open"}});
       page.add("edgesense_flow_evictions_total", u(t.flows.evicted_one_packet),
@@ -283,6 +291,11 @@ class SourceCollector final : public prometheus::Collectable {
                {itf, {"kind", "closing"}});
       page.add("edgesense_flow_evictions_total", u(t.flows.evicted_established),
                {itf, {"kind", "established"}});
+      page.add("edgesense_flow_emergency", u(emergency[name]), {itf});
+      page.add("edgesense_flow_emergency_entries_total", u(t.flows.emergency_entries), {itf});
+      page.add("edgesense_flow_emergency_seconds_total",
+               static_cast<double>(t.flows.emergency_us) / 1e6, {itf});
+      page.add("edgesense_flow_table_bytes", u(t.flows.table_bytes), {itf});
       page.add("edgesense_flow_clock_jumps_total", u(t.flows.clock_jumps_ahead),
                {itf, {"direction", "ahead"}});
       page.add("edgesense_flow_clock_jumps_total", u(t.flows.clock_jumps_behind),

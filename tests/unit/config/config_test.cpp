@@ -14,6 +14,7 @@
 #include "capture/packet_source.h"
 #include "config/config.h"
 #include "features/accumulator.h"
+#include "features/extractor.h"
 #include "features/host_table.h"
 #include "flow/flow_table.h"
 
@@ -64,6 +65,11 @@ TEST(ConfigDefaults, AreTheDocumentedValues) {
   EXPECT_DOUBLE_EQ(c.flows.host_short_window, 10);
   EXPECT_DOUBLE_EQ(c.flows.host_long_window, 60);
   EXPECT_EQ(c.flows.fragment_slots, 4096u);
+  EXPECT_EQ(c.flows.memcap, 0u);
+  EXPECT_EQ(c.flows.emergency_recovery, 30u);
+  EXPECT_DOUBLE_EQ(c.flows.emergency_half_open_timeout, 10);
+  EXPECT_DOUBLE_EQ(c.flows.emergency_one_packet_timeout, 10);
+  EXPECT_FALSE(c.flows.emergency_established_timeout.has_value());
 
   EXPECT_EQ(c.inference.workers, 2u);
   EXPECT_EQ(c.inference.batch_size, 64u);
@@ -362,6 +368,20 @@ TEST(ConfigProblems, ProblemsNameTheFileGiven) {
   EXPECT_EQ(format(r.problems[0]), kRoot + "/tests/unit/config: cannot read: is a directory");
 }
 
+TEST(ConfigProblems, AMemcapTooSmallForOneFlowIsOneProblem) {
+  const std::uint64_t one = features::FeatureFlowTable::bytesFor(1, 4096);
+  const Lines p = problems("flows:\n  memcap: 1000\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0],
+            "f.yaml:2:11: flows.memcap: 1000 bytes do not hold a flow table of one flow, "
+            "which takes " +
+                std::to_string(one) +
+                " bytes with fragment_slots 4096; give at least that, or 0 for no memcap");
+  EXPECT_TRUE(problems("flows:\n  memcap: " + std::to_string(one) + "\n").empty());
+  EXPECT_TRUE(problems("flows:\n  memcap: 0\n").empty());
+  EXPECT_EQ(problems("flows:\n  memcap: -1\n").size(), 1u);
+}
+
 // ---------------------------------------------------------------------------
 // The generated files
 
@@ -441,6 +461,26 @@ TEST(ConfigConvert, FlowConfigInMicroseconds) {
   EXPECT_EQ(f.fragment_timeout_us, flow::FlowConfig{}.fragment_timeout_us);
 }
 
+TEST(ConfigConvert, MemcapAndEmergencyMode) {
+  const LoadResult r = loadString(
+      "flows:\n  memcap: 67108864\n  emergency_recovery: 40\n"
+      "  emergency_half_open_timeout: 5\n  emergency_one_packet_timeout: 2.5\n"
+      "  emergency_established_timeout: 100\n");
+  ASSERT_TRUE(r.ok());
+  const flow::FlowConfig f = r.config.toFlowConfig();
+  EXPECT_EQ(f.memcap_bytes, 64u << 20);
+  EXPECT_EQ(f.emergency_recovery_percent, 40u);
+  EXPECT_EQ(f.emergency_half_open_timeout_us, 5'000'000);
+  EXPECT_EQ(f.emergency_one_packet_timeout_us, 2'500'000);
+  EXPECT_EQ(f.emergency_established_timeout_us, 100'000'000);
+  // The memcap, not flows.max (131072), sizes the table.
+  const std::uint32_t cap = features::FeatureFlowTable::capacityFor(f);
+  EXPECT_LT(cap, 131072u);
+  EXPECT_LE(features::FeatureFlowTable::bytesFor(cap, f.fragment_slots), 64u << 20);
+  EXPECT_FALSE(loadString("flows:\n  emergency_recovery: 0\n").ok());
+  EXPECT_FALSE(loadString("flows:\n  emergency_recovery: 101\n").ok());
+}
+
 TEST(ConfigConvert, HashSeedKeysBothTables) {
   const LoadResult r = loadString("flows:\n  hash_seed: 12345\n");
   ASSERT_TRUE(r.ok());
@@ -465,6 +505,11 @@ TEST(ConfigConvert, DefaultsMatchTheStagesOwn) {
   EXPECT_EQ(f.max_clock_jump_us, own.max_clock_jump_us);
   EXPECT_EQ(f.tcp_half_open_timeout_us, own.tcp_half_open_timeout_us);
   EXPECT_EQ(f.hash_key, own.hash_key);  // seed 0: the built-in key (run draws its own)
+  EXPECT_EQ(f.memcap_bytes, own.memcap_bytes);
+  EXPECT_EQ(f.emergency_recovery_percent, own.emergency_recovery_percent);
+  EXPECT_EQ(f.emergency_half_open_timeout_us, own.emergency_half_open_timeout_us);
+  EXPECT_EQ(f.emergency_one_packet_timeout_us, own.emergency_one_packet_timeout_us);
+  EXPECT_EQ(f.emergency_established_timeout_us, own.emergency_established_timeout_us);
 
   const features::FeatureParams p = c.toFeatureParams();
   EXPECT_EQ(p.burst_gap_us, features::FeatureParams{}.burst_gap_us);

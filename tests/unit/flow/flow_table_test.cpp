@@ -474,6 +474,44 @@ TEST(FlowTable, LaterFragmentsJoinTheirFirstFragmentsFlow) {
   EXPECT_EQ(t.stats().fragments_unattributed, 1u);
 }
 
+TEST(FlowTable, AFullFragmentTableCountsTheChainsItOverwrites) {
+  // One fragment slot, two chains in flight at once: the second first
+  // fragment takes the first chain's slot, counted, and the first chain's
+  // later fragment has nowhere to go. A chain whose slot is reused after its
+  // flow ended, or after the fragment timeout, is not counted.
+  FlowConfig c = config();
+  c.fragment_slots = 1;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  Packet a = udp("10.0.0.2", 1000, "10.0.0.1", 2000, kT0, 1514);
+  a.fragment = decode::Fragment::kFirst;
+  a.frag_id = 1;
+  Packet b = udp("10.0.0.3", 1000, "10.0.0.1", 2000, kT0 + 1, 1514);
+  b.fragment = decode::Fragment::kFirst;
+  b.frag_id = 2;
+  Packet a_later = udp("10.0.0.2", 0, "10.0.0.1", 0, kT0 + 2, 600);
+  a_later.fragment = decode::Fragment::kLater;
+  a_later.frag_id = 1;
+  Packet b_later = a_later;
+  b_later.src = b.src;
+  b_later.frag_id = 2;
+  t.process(a, r);
+  t.process(a, r);  // the same chain again (a retransmission): not an overwrite
+  EXPECT_EQ(t.stats().fragment_slots_overwritten, 0u);
+  t.process(b, r);
+  EXPECT_EQ(t.stats().fragment_slots_overwritten, 1u);
+  t.process(a_later, r);
+  t.process(b_later, r);
+  EXPECT_EQ(t.stats().fragments_unattributed, 1u);
+  EXPECT_EQ(t.stats().fragments_attributed, 1u);
+  // After the fragment timeout the slot is free for another chain.
+  Packet a_again = a;
+  a_again.frag_id = 3;
+  a_again.ts_us = kT0 + 2 + c.fragment_timeout_us + 1;
+  t.process(a_again, r);
+  EXPECT_EQ(t.stats().fragment_slots_overwritten, 1u);
+}
+
 TEST(FlowTable, FragmentSlotsKeepIpVersionsApart) {
   // IPv4 is stored IPv4-mapped: an IPv6 chain between ::ffff:10.0.0.2 and
   // ::ffff:10.0.0.1 with the same id has the same address bytes.
@@ -1001,6 +1039,194 @@ TEST(FlowTableEviction, EstablishedFlowsGoOnlyWhenNothingElseIsLeft) {
   EXPECT_EQ(r.ended[0].first, kT0);  // the least recently seen
   EXPECT_EQ(r.ended[32].first, kT0 + 32 * 1000);
   EXPECT_EQ(r.ended[33].first, kT0 + kSecond);
+}
+
+TEST(FlowTableEviction, ARetriedSynOutlivesAFloodOfLoneSyns) {
+  // A real client whose first SYN went unanswered retries it a second later;
+  // meanwhile 1,000 spoofed SYNs pass through a table of 8. The retried
+  // flow is not of one packet, so the lone SYNs go first and the connection
+  // comes out as one flow.
+  FlowConfig c = config();
+  c.max_flows = 8;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  t.process(cli(kSyn, kT0, 1000, 0), r);
+  t.process(cli(kSyn, kT0 + kSecond, 1000, 0), r);  // retransmitted
+  for (int i = 0; i < 1000; ++i) {
+    const std::string src = "10.9." + std::to_string(i >> 8) + "." + std::to_string(i & 255);
+    t.process(seg(src.c_str(), 1024, "10.0.0.1", 80, kSyn, kT0 + kSecond + 1 + i, 7, 0), r);
+  }
+  t.process(srv(kSyn | kAck, kT0 + 2 * kSecond, 5000, 1001), r);
+  t.process(cli(kAck, kT0 + 2 * kSecond + 100, 1001, 5001), r);
+  t.flushAll(r);
+  int conversation = 0;
+  for (const Ended& e : r.ended) {
+    if (e.initiator_port != 5000) continue;
+    ++conversation;
+    EXPECT_EQ(e.reason, EndReason::kShutdown);
+    EXPECT_EQ(e.pkts_fwd, 3u);
+    EXPECT_EQ(e.pkts_bwd, 1u);
+  }
+  EXPECT_EQ(conversation, 1);
+  EXPECT_EQ(t.stats().evicted_half_open, 1000u - 7);  // 7 fit beside the client
+  EXPECT_EQ(t.stats().evicted_established, 0u);
+}
+
+// Emergency mode.
+
+/// `n` one-packet UDP probes from 10.8.x.y, one every `gap`, from `start`.
+TimeUs probe(FlowTable<Ext>& t, Recorder& r, int n, TimeUs start, TimeUs gap, int first = 0) {
+  TimeUs ts = start;
+  for (int i = first; i < first + n; ++i, ts += gap) {
+    const std::string src = "10.8." + std::to_string(i >> 8) + "." + std::to_string(i & 255);
+    t.process(udp(src.c_str(), 5353, "10.0.0.1", 53, ts), r);
+  }
+  return ts - gap;
+}
+
+TEST(FlowTableEmergency, AFullTableEntersAndLeavesBelowTheRecoveryLevel) {
+  FlowConfig c = config();  // 16 flows; recovery 30%: below 4 active flows
+  FlowTable<Ext> t(c);
+  Recorder r;
+  probe(t, r, 16, kT0, 1000);
+  EXPECT_FALSE(t.emergency());  // full, but nothing evicted yet
+  EXPECT_EQ(t.stats().emergency_entries, 0u);
+  probe(t, r, 1, kT0 + kSecond, 1, 16);  // the 17th evicts: emergency
+  EXPECT_TRUE(t.emergency());
+  EXPECT_TRUE(t.stats().emergency);
+  EXPECT_EQ(t.stats().emergency_entries, 1u);
+  EXPECT_EQ(t.stats().evicted_one_packet, 1u);
+  // More flows while full: still one entry.
+  probe(t, r, 5, kT0 + 2 * kSecond, 1, 17);
+  EXPECT_EQ(t.stats().emergency_entries, 1u);
+  // The emergency one-packet timeout (10 s) ends the probes long before
+  // their usual 120 s, which leaves the table below its recovery level.
+  t.advance(kT0 + 5 * kSecond, r);
+  EXPECT_TRUE(t.emergency());
+  EXPECT_EQ(t.stats().emergency_us, 4 * kSecond);
+  t.advance(kT0 + 13 * kSecond, r);
+  EXPECT_FALSE(t.emergency());
+  EXPECT_EQ(t.stats().active, 0u);
+  EXPECT_EQ(t.stats().ended[static_cast<std::size_t>(EndReason::kIdleTimeout)], 16u);
+  EXPECT_EQ(t.stats().emergency_us, 12 * kSecond);
+  // Out of emergency, the usual timeouts again: a probe lives 120 s.
+  probe(t, r, 1, kT0 + 20 * kSecond, 1, 100);
+  t.advance(kT0 + 100 * kSecond, r);
+  EXPECT_EQ(t.stats().active, 1u);
+  EXPECT_EQ(t.stats().emergency_us, 12 * kSecond);  // not counting any more
+  // Full again: a second entry.
+  probe(t, r, 17, kT0 + 101 * kSecond, 1, 200);
+  EXPECT_TRUE(t.emergency());
+  EXPECT_EQ(t.stats().emergency_entries, 2u);
+}
+
+TEST(FlowTableEmergency, StaysWhileTheActiveFlowsAreAtOrAboveTheRecoveryLevel) {
+  FlowConfig c = config();
+  c.emergency_recovery_percent = 50;  // below 8 of 16
+  FlowTable<Ext> t(c);
+  Recorder r;
+  // 8 answered UDP exchanges (established, 120 s), then probes fill the rest.
+  for (int k = 0; k < 8; ++k) {
+    const std::string cl = "10.1.0." + std::to_string(k);
+    t.process(udp(cl.c_str(), 5000, "10.0.0.1", 53, kT0 + k * 1000), r);
+    t.process(udp("10.0.0.1", 53, cl.c_str(), 5000, kT0 + k * 1000 + 100), r);
+  }
+  probe(t, r, 9, kT0 + kSecond, 1);
+  EXPECT_TRUE(t.emergency());
+  t.advance(kT0 + 20 * kSecond, r);  // the probes are gone, 8 flows stay
+  EXPECT_EQ(t.stats().active, 8u);
+  EXPECT_TRUE(t.emergency());
+  EXPECT_EQ(t.stats().evicted_established, 0u);
+  t.advance(kT0 + 121 * kSecond, r);  // established flows keep their 120 s
+  EXPECT_FALSE(t.emergency());
+  EXPECT_EQ(t.stats().active, 0u);
+}
+
+TEST(FlowTableEmergency, HalfOpenAndEstablishedFlowsTakeTheEmergencyTimeouts) {
+  FlowConfig c = config();
+  c.emergency_half_open_timeout_us = 5 * kSecond;
+  c.emergency_established_timeout_us = 60 * kSecond;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  // One established connection, probes, a lone SYN, and one probe more,
+  // which evicts the oldest probe: emergency.
+  t.process(cli(kSyn, kT0, 1000, 0), r);
+  t.process(srv(kSyn | kAck, kT0 + 100, 5000, 1001), r);
+  t.process(cli(kAck, kT0 + 200, 1001, 5001), r);
+  probe(t, r, 14, kT0 + kSecond, 1);
+  t.process(seg("10.0.0.3", 6000, "10.0.0.1", 80, kSyn, kT0 + 2 * kSecond, 7000, 0), r);
+  probe(t, r, 1, kT0 + 3 * kSecond, 1, 14);
+  EXPECT_TRUE(t.emergency());
+  EXPECT_EQ(t.stats().evicted_one_packet, 1u);
+  t.advance(kT0 + 7 * kSecond + 1, r);
+  ASSERT_EQ(r.ended.size(), 2u);  // the evicted probe, then the SYN: 5 s, not 30
+  EXPECT_EQ(r.ended[1].initiator_port, 6000);
+  EXPECT_EQ(r.ended[1].reason, EndReason::kIdleTimeout);
+  // The probes go at 10 s; the connection alone is below the recovery level,
+  // and the usual 120 s applies to it again.
+  t.advance(kT0 + 14 * kSecond, r);
+  EXPECT_FALSE(t.emergency());
+  EXPECT_EQ(t.stats().active, 1u);
+  t.advance(kT0 + 100 * kSecond, r);
+  EXPECT_EQ(t.stats().active, 1u);
+
+  // A table full of established flows: the emergency lasts, and with it
+  // their 60 s timeout.
+  FlowTable<Ext> t2(c);
+  Recorder r2;
+  for (int k = 0; k < 16; ++k) {
+    const std::string cl = "10.1.0." + std::to_string(k);
+    t2.process(udp(cl.c_str(), 5000, "10.0.0.1", 53, kT0 + k * 1000), r2);
+    t2.process(udp("10.0.0.1", 53, cl.c_str(), 5000, kT0 + k * 1000 + 100), r2);
+  }
+  probe(t2, r2, 1, kT0 + kSecond, 1);  // evicts the least recently seen exchange
+  EXPECT_TRUE(t2.emergency());
+  EXPECT_EQ(t2.stats().evicted_established, 1u);
+  t2.advance(kT0 + 20 * kSecond, r2);  // the probe is gone; 15 flows keep the emergency
+  EXPECT_EQ(t2.stats().active, 15u);
+  EXPECT_TRUE(t2.emergency());
+  t2.advance(kT0 + 61 * kSecond, r2);  // 60 s, not 120
+  EXPECT_EQ(t2.stats().active, 0u);
+  EXPECT_FALSE(t2.emergency());
+}
+
+TEST(FlowTableMemcap, TheCapacityIsTheMostFlowsThatFit) {
+  using Table = FlowTable<Ext>;
+  FlowConfig c;
+  c.max_flows = 1'000'000;
+  c.fragment_slots = 4096;
+  EXPECT_EQ(Table::capacityFor(c), 1'000'000u);  // no memcap
+  c.memcap_bytes = 64ull << 20;
+  const std::uint32_t cap = Table::capacityFor(c);
+  EXPECT_LT(cap, 1'000'000u);
+  EXPECT_LE(Table::bytesFor(cap, c.fragment_slots), c.memcap_bytes);
+  EXPECT_GT(Table::bytesFor(cap + 1, c.fragment_slots), c.memcap_bytes);
+  // Every part counts: flows, a generation and a free-list entry per flow,
+  // hash slots (a power of two, twice the flows at least), fragment slots.
+  EXPECT_GT(Table::bytesFor(cap, c.fragment_slots),
+            std::uint64_t{cap} * (sizeof(Flow<Ext>) + 8) + Table::slotCount(cap) * 8);
+  EXPECT_GE(Table::slotCount(cap), 2ull * cap);
+  // The smaller bound wins.
+  c.max_flows = 1000;
+  EXPECT_EQ(Table::capacityFor(c), 1000u);
+  // Too small for a table of one flow.
+  c.memcap_bytes = Table::bytesFor(1, c.fragment_slots) - 1;
+  EXPECT_EQ(Table::capacityFor(c), 0u);
+  c.memcap_bytes += 1;
+  EXPECT_EQ(Table::capacityFor(c), 1u);
+
+  FlowConfig small = config();
+  small.max_flows = 100'000;
+  small.memcap_bytes = Table::bytesFor(1000, small.fragment_slots);
+  Table t(small);
+  EXPECT_GE(t.capacity(), 1000u);
+  EXPECT_LT(t.capacity(), 100'000u);
+  EXPECT_EQ(t.stats().table_bytes, Table::bytesFor(t.capacity(), small.fragment_slots));
+  EXPECT_LE(t.stats().table_bytes, small.memcap_bytes);
+  Recorder r;
+  probe(t, r, static_cast<int>(t.capacity()) + 1, kT0, 1);
+  EXPECT_EQ(t.stats().active, t.capacity());
+  EXPECT_TRUE(t.emergency());
 }
 
 }  // namespace
