@@ -42,8 +42,11 @@ enum class EndReason : std::uint8_t {
   kActiveTimeout,  // interim snapshot of a live flow; the flow goes on
   kEvicted,
   kShutdown,
+  /// A TCP flow that never saw a SYN (picked up mid-stream, or a stray ACK
+  /// after a close) ended by a fresh SYN on its 4-tuple: a new connection.
+  kTcpReuse,
 };
-inline constexpr std::size_t kEndReasonCount = 6;
+inline constexpr std::size_t kEndReasonCount = 7;
 
 constexpr std::string_view endReasonName(EndReason r) noexcept {
   switch (r) {
@@ -59,6 +62,8 @@ constexpr std::string_view endReasonName(EndReason r) noexcept {
       return "evicted";
     case EndReason::kShutdown:
       return "shutdown";
+    case EndReason::kTcpReuse:
+      return "tcp_reuse";
   }
   return "unknown";
 }
@@ -360,10 +365,19 @@ class FlowTable {
       return;
     }
     std::uint32_t idx = find(l.key, l.hash);
-    if (idx != kNil && pool_[idx].list == kClosingList && isFreshSyn(p)) {
-      // Port reuse: a new connection on the 4-tuple of one that just closed.
-      end(idx, pool_[idx].close_reason, obs);
-      idx = kNil;
+    if (idx != kNil && isFreshSyn(p)) {
+      // Port reuse: a new connection on the 4-tuple of one that just closed,
+      // or of one that never saw a SYN (a stray ACK after a close, a flow
+      // picked up mid-stream): a connection's own SYN comes before its
+      // other packets, so this SYN opens another.
+      const FlowT& f = pool_[idx];
+      if (f.list == kClosingList) {
+        end(idx, f.close_reason, obs);
+        idx = kNil;
+      } else if (((f.tcp_flags[0] | f.tcp_flags[1]) & decode::tcpflag::kSyn) == 0) {
+        end(idx, EndReason::kTcpReuse, obs);
+        idx = kNil;
+      }
     }
     if (idx == kNil) idx = create(l.key, l.hash, l.src_is_lo, p, obs);
     FlowT& f = pool_[idx];
@@ -509,6 +523,7 @@ class FlowTable {
   struct List {
     std::uint32_t head = kNil;
     std::uint32_t tail = kNil;
+    std::uint32_t size = 0;
   };
   /// A first fragment, remembered so its later fragments find its flow.
   /// Keyed as the IP layer reassembles: IPv4 by (source, destination,
@@ -583,6 +598,7 @@ class FlowTable {
     else
       l.head = idx;
     l.tail = idx;
+    ++l.size;
   }
 
   void unlink(List& l, std::uint32_t idx, int link) noexcept {
@@ -596,19 +612,31 @@ class FlowTable {
     else
       l.tail = f.prev[link];
     f.prev[link] = f.next[link] = kNil;
+    --l.size;
   }
 
-  /// The flow a full table gives up: the least recently seen flow of one
-  /// packet (a lone SYN, a one-packet UDP or other flow), else the least
-  /// recently seen half-open TCP flow of more packets (a retransmitted or
-  /// answered SYN), else the closing flow nearest its end (it waits only for
-  /// a last ACK), else the least recently seen flow. Under a flood of spoofed
-  /// SYNs or one-packet probes, established conversations stay, closing ones
-  /// keep their last packets, and a real client's retried SYN is not lost
-  /// among the spoofed ones (each of those is one packet).
+  /// The flow a full table gives up: a flow of one packet (a lone SYN, a
+  /// one-packet UDP or other flow), the least recently seen of the longest
+  /// of those three lists; else the least recently seen half-open TCP flow
+  /// of more packets (a retransmitted or answered SYN), else the closing
+  /// flow nearest its end (it waits only for a last ACK), else the least
+  /// recently seen flow. Under a flood of spoofed SYNs or one-packet probes,
+  /// established conversations stay, closing ones keep their last packets,
+  /// and a real client's retried SYN is not lost among the spoofed ones
+  /// (each of those is one packet). Taking from the longest list leaves the
+  /// one-packet flows of the protocols not flooded alone: a SYN flood does
+  /// not cut an ICMPv6 neighbour solicitation from its retries, nor a UDP
+  /// request from its answer.
   std::uint32_t evictionVictim() const noexcept {
-    const std::uint32_t lone = oldestHead(kTcpHalfOpenList, kTcpHalfOpenRepliedList);
-    if (lone != kNil) return lone;
+    std::uint8_t longest = kTcpHalfOpenList;
+    for (std::uint8_t l : {kUdpOnePacketList, kOtherOnePacketList}) {
+      const List& a = lists_[l];
+      const List& b = lists_[longest];
+      if (a.size > b.size ||
+          (a.size == b.size && a.size > 0 && pool_[a.head].last_ts < pool_[b.head].last_ts))
+        longest = l;
+    }
+    if (lists_[longest].head != kNil) return lists_[longest].head;
     if (lists_[kTcpHalfOpenRepliedList].head != kNil) return lists_[kTcpHalfOpenRepliedList].head;
     if (lists_[kClosingList].head != kNil) return lists_[kClosingList].head;
     return oldestHead(kTcpList, kTcpHalfOpenList);

@@ -29,7 +29,7 @@ constexpr MetricDef kMetrics[] = {
     {"edgesense_flow_created_total", kCounter, "interface", "flows", "Flows created."},
     {"edgesense_flow_ended_total", kCounter, "interface,reason", "flows",
      "Flows ended, by reason: tcp_fin, tcp_rst, idle_timeout, evicted (the table was full), "
-     "shutdown."},
+     "shutdown, tcp_reuse (a TCP flow that never saw a SYN, ended by a fresh SYN on its ports)."},
     {"edgesense_flow_snapshots_total", kCounter, "interface", "records",
      "Interim records of long flows (active timeout); the flow goes on."},
     {"edgesense_flow_fragments_total", kCounter, "interface,result", "packets",

@@ -1072,6 +1072,56 @@ TEST(FlowTableEviction, ARetriedSynOutlivesAFloodOfLoneSyns) {
   EXPECT_EQ(t.stats().evicted_established, 0u);
 }
 
+TEST(FlowTableEviction, AFloodOfOneProtocolEvictsItsOwnOnePacketFlows) {
+  // A DNS query waits for its answer while 1,000 spoofed SYNs pass through
+  // a table of 16. It is the oldest flow of one packet, but the lone-SYN
+  // list is the longest, so the SYNs go and the exchange stays one flow.
+  FlowConfig c = config();
+  c.max_flows = 16;
+  FlowTable<Ext> t(c);
+  Recorder r;
+  t.process(udp("10.3.0.1", 5353, "10.0.0.53", 53, kT0), r);
+  for (int i = 0; i < 1000; ++i) {
+    const std::string src = "10.9." + std::to_string(i >> 8) + "." + std::to_string(i & 255);
+    t.process(seg(src.c_str(), 1024, "10.0.0.1", 80, kSyn, kT0 + 1 + i, 7, 0), r);
+  }
+  t.process(udp("10.0.0.53", 53, "10.3.0.1", 5353, kT0 + 2000), r);
+  t.flushAll(r);
+  int exchange = 0;
+  for (const Ended& e : r.ended) {
+    if (e.initiator_port != 5353) continue;
+    ++exchange;
+    EXPECT_EQ(e.pkts_fwd, 1u);
+    EXPECT_EQ(e.pkts_bwd, 1u);
+  }
+  EXPECT_EQ(exchange, 1);
+  EXPECT_EQ(t.stats().evicted_one_packet, 0u);
+  EXPECT_EQ(t.stats().evicted_half_open, 1000u - 15);  // 15 fit beside the query
+}
+
+TEST(FlowTable, AFreshSynAfterAStrayAckOpensANewFlow) {
+  // A stray ACK (a late duplicate of a closed connection's last ACK), then,
+  // 5 s later, a new connection on the same ports: the SYN opens its own
+  // flow, and the stray one ends as reused. A retransmitted SYN, or a
+  // SYN-ACK, on a flow that has seen a SYN changes nothing.
+  FlowTable<Ext> t(config());
+  Recorder r;
+  t.process(cli(kAck, kT0, 900, 800), r);
+  t.process(cli(kSyn, kT0 + 5 * kSecond, 1000, 0), r);
+  t.process(cli(kSyn, kT0 + 6 * kSecond, 1000, 0), r);  // retransmitted
+  t.process(srv(kSyn | kAck, kT0 + 6 * kSecond + 100, 5000, 1001), r);
+  t.process(srv(kSyn | kAck, kT0 + 7 * kSecond, 5000, 1001), r);  // retransmitted
+  t.process(cli(kAck, kT0 + 7 * kSecond + 100, 1001, 5001), r);
+  t.flushAll(r);
+  ASSERT_EQ(r.ended.size(), 2u);
+  EXPECT_EQ(r.ended[0].reason, EndReason::kTcpReuse);
+  EXPECT_EQ(r.ended[0].pkts_fwd + r.ended[0].pkts_bwd, 1u);
+  EXPECT_EQ(r.ended[1].reason, EndReason::kShutdown);
+  EXPECT_EQ(r.ended[1].pkts_fwd, 3u);
+  EXPECT_EQ(r.ended[1].pkts_bwd, 2u);
+  EXPECT_EQ(t.stats().ended[static_cast<std::size_t>(EndReason::kTcpReuse)], 1u);
+}
+
 // Emergency mode.
 
 /// `n` one-packet UDP probes from 10.8.x.y, one every `gap`, from `start`.
