@@ -80,13 +80,13 @@ struct FlowsConfig {
   double host_short_window{};  // seconds
   double host_long_window{};   // seconds
   std::uint32_t fragment_slots{};
-  double max_clock_jump{};                // seconds; 0: every packet time is believed
-  double tcp_half_open_timeout{};         // seconds
-  std::uint64_t hash_seed{};              // 0: random in `run`, the built-in seed in replay
-  std::uint64_t memcap{};                 // bytes; 0: flows.max alone sizes the table
-  std::uint32_t emergency_recovery{};     // percent of the capacity
-  double emergency_half_open_timeout{};   // seconds
-  double emergency_one_packet_timeout{};  // seconds
+  double max_clock_jump{};               // seconds; 0: every packet time is believed
+  double tcp_half_open_timeout{};        // seconds
+  std::uint64_t hash_seed{};             // 0: random in `run`, the built-in seed in replay
+  std::uint64_t memcap{};                // bytes; 0: flows.max alone sizes the table
+  std::uint32_t emergency_recovery{};    // percent of the capacity
+  double emergency_half_open_timeout{};  // seconds
+  std::optional<double> emergency_one_packet_timeout;   // seconds; nullopt: unchanged
   std::optional<double> emergency_established_timeout;  // seconds; nullopt: unchanged
   friend bool operator==(const FlowsConfig&, const FlowsConfig&) = default;
 };

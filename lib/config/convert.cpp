@@ -37,7 +37,7 @@ flow::FlowConfig Config::toFlowConfig() const {
   f.memcap_bytes = flows.memcap;
   f.emergency_recovery_percent = flows.emergency_recovery;
   f.emergency_half_open_timeout_us = micros(flows.emergency_half_open_timeout);
-  f.emergency_one_packet_timeout_us = micros(flows.emergency_one_packet_timeout);
+  f.emergency_one_packet_timeout_us = micros(flows.emergency_one_packet_timeout.value_or(0));
   f.emergency_established_timeout_us = micros(flows.emergency_established_timeout.value_or(0));
   return f;
 }

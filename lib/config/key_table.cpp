@@ -609,11 +609,14 @@ std::vector<Key> makeTable() {
            EDGESENSE_FIELD(flows.emergency_half_open_timeout)),
       bind({.path = "flows.emergency_one_packet_timeout",
             .type = Type::kSeconds,
-            .def = "10",
+            .def = "null",
             .min = 0.001,
             .max = 86400,
             .doc = "In emergency mode, the idle timeout of UDP, ICMP and other flows of one "
-                   "packet; at most their own idle timeout."},
+                   "packet, at most their own; null: they keep theirs. A full table evicts "
+                   "one-packet flows from the longest list (a flood's own), so a shorter "
+                   "timeout mostly cuts others' retries apart: neighbour solicitations, "
+                   "router solicitations backing off 4, 8, 16 s, handshake retries."},
            EDGESENSE_FIELD(flows.emergency_one_packet_timeout)),
       bind({.path = "flows.emergency_established_timeout",
             .type = Type::kSeconds,
@@ -783,7 +786,8 @@ std::vector<Key> makeTable() {
             .min = 16,
             .max = 1 << 24,
             .doc = "Most flow snapshots between capture and output at once: queued, being "
-                   "scored, or held back so results leave in capture order (about 1 KiB each). "
+                   "scored, or held back so results leave in capture order (a reorder ring of "
+                   "this many slots, about 1.1 KiB each, allocated at start). "
                    "Past it a snapshot is dropped and counted, as with a full queue; replay "
                    "waits instead. Below queue_capacity, this is the tighter bound."},
            EDGESENSE_FIELD(inference.max_in_flight)),

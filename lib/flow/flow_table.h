@@ -90,7 +90,7 @@ struct FlowConfig {
   /// flows, and (if not 0) established flows. Suricata's emergency new-flow
   /// timeout is 10 s, its recovery level 30%.
   TimeUs emergency_half_open_timeout_us = 10'000'000;
-  TimeUs emergency_one_packet_timeout_us = 10'000'000;
+  TimeUs emergency_one_packet_timeout_us = 0;   // 0: one-packet flows keep their timeouts
   TimeUs emergency_established_timeout_us = 0;  // 0: established flows keep their timeouts
   std::uint32_t emergency_recovery_percent = 30;
   /// Bound on the table's memory in bytes (bytesFor()); the capacity is the

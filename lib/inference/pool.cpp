@@ -1,7 +1,10 @@
 // Inference: between the capture thread and the output thread. Workers pull
-// batches from a bounded lock-free queue (inference/bounded_queue.h), score them, and the
-// output thread puts them back in submission order; submit admits at most
-// max_in_flight records not yet through the sink, which bounds that reordering.
+// batches from a bounded lock-free queue (inference/bounded_queue.h), score them, and
+// put each in its slot of the reorder ring; the output thread takes the ring's slots
+// in submission order. Submit admits at most max_in_flight records not yet
+// through the sink, so a record's slot (its sequence number modulo
+// max_in_flight) is always free when a worker fills it: the ring is allocated
+// once, and no record is allocated on its way.
 
 #include "inference/pool.h"
 
@@ -9,8 +12,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
-#include <map>
 #include <mutex>
 
 #include "inference/bounded_queue.h"
@@ -24,7 +25,8 @@ struct InferencePool::Impl {
         sink(s),
         stats(st),
         in(c.queue_capacity),
-        max_in_flight(std::max<std::uint64_t>(1, c.max_in_flight)) {}
+        max_in_flight(std::max<std::uint64_t>(1, c.max_in_flight)),
+        ring(std::make_unique<Slot[]>(max_in_flight)) {}
 
   void worker(unsigned index);
   void output();
@@ -34,14 +36,22 @@ struct InferencePool::Impl {
   ScoredSink& sink;
   PoolStats& stats;
   BoundedQueue<ScoredRecord> in;  // capture thread -> workers
-  // workers -> output thread: whole batches under one lock (per batch, not
-  // per packet)
-  std::mutex out_mutex;
-  std::condition_variable out_ready;
-  std::deque<ScoredRecord> out;
   ShadowStats shadow;
   std::uint64_t next_seq = 0;  // capture thread
   std::uint64_t max_in_flight;
+  // workers -> output thread: the reorder ring, a slot per record in flight
+  // (sequence number modulo max_in_flight). A worker fills a slot and sets
+  // `ready`; the output thread empties slots in order and clears it. The
+  // mutex only pairs with the condition variable a worker signals once per
+  // batch.
+  struct Slot {
+    ScoredRecord item;
+    std::atomic<bool> ready{false};
+  };
+  std::unique_ptr<Slot[]> ring;
+  std::atomic<std::uint64_t> stored{0};  // records put in the ring, ever
+  std::mutex out_mutex;
+  std::condition_variable out_ready;
   std::atomic<bool> closing{false};
   std::atomic<std::uint64_t> total{0};  // records submitted, known once closing
   std::vector<std::thread> workers;
@@ -92,53 +102,46 @@ void InferencePool::Impl::worker(unsigned index) {
     stats.batches.fetch_add(1, std::memory_order_relaxed);
     stats.scored.fetch_add(n, std::memory_order_relaxed);
     if (cfg.on_batch) cfg.on_batch(n, std::chrono::duration<double>(ns).count());
-    {
-      std::lock_guard lock(out_mutex);
-      for (std::size_t i = 0; i < n; ++i) {
-        batch[i].models = models;
-        out.push_back(std::move(batch[i]));
-      }
+    for (std::size_t i = 0; i < n; ++i) {
+      Slot& slot = ring[batch[i].seq % max_in_flight];
+      slot.item = std::move(batch[i]);
+      slot.item.models = models;
+      slot.ready.store(true, std::memory_order_release);
     }
+    // After the slots: output() counts what `stored` says is in the ring.
+    stored.fetch_add(n, std::memory_order_release);
+    { std::lock_guard lock(out_mutex); }  // output() is waiting, or sees `ready`
     out_ready.notify_one();
   }
 }
 
 void InferencePool::Impl::output() {
   nameThread("out");
-  // Arrived before their turn; never more than max_in_flight - 1 (the one
-  // missing record is in flight too).
-  std::map<std::uint64_t, ScoredRecord> early;
-  std::size_t peak = 0;
+  std::uint64_t peak = 0;
   std::uint64_t next = 0;
-  std::deque<ScoredRecord> got;
   for (;;) {
+    // Read before `next`'s slot: if that is not ready, none of these records
+    // is `next`, so all of them are held for order.
+    const std::uint64_t in_ring = stored.load(std::memory_order_acquire);
+    Slot& slot = ring[next % max_in_flight];
+    if (slot.ready.load(std::memory_order_acquire)) {
+      sink.onScored(std::move(slot.item));
+      slot.item.models.reset();
+      slot.ready.store(false, std::memory_order_relaxed);
+      // Release: the capture thread admits the record that reuses this slot
+      // only after reading the new count.
+      stats.emitted.store(++next, std::memory_order_release);
+      continue;
+    }
+    if (in_ring - next > peak) {
+      peak = in_ring - next;
+      stats.reorder_peak.store(peak, std::memory_order_relaxed);
+    }
     if (closing.load(std::memory_order_acquire) && next == total.load(std::memory_order_acquire))
       return;
-    {
-      std::unique_lock lock(out_mutex);
-      out_ready.wait_for(lock, std::chrono::milliseconds(20), [this] { return !out.empty(); });
-      got.swap(out);
-    }
-    // emitted moves record by record: the capture thread reads it to keep
-    // at most max_in_flight records between submit and here.
-    for (ScoredRecord& item : got) {
-      if (item.seq != next) {
-        early.emplace(item.seq, std::move(item));
-        if (early.size() > peak) {
-          peak = early.size();
-          stats.reorder_peak.store(peak, std::memory_order_relaxed);
-        }
-        continue;
-      }
-      sink.onScored(std::move(item));
-      stats.emitted.store(++next, std::memory_order_release);
-      for (auto it = early.find(next); it != early.end(); it = early.find(next)) {
-        sink.onScored(std::move(it->second));
-        early.erase(it);
-        stats.emitted.store(++next, std::memory_order_release);
-      }
-    }
-    got.clear();
+    std::unique_lock lock(out_mutex);
+    out_ready.wait_for(lock, std::chrono::milliseconds(20),
+                       [&slot] { return slot.ready.load(std::memory_order_acquire); });
   }
 }
 

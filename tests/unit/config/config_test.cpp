@@ -68,7 +68,7 @@ TEST(ConfigDefaults, AreTheDocumentedValues) {
   EXPECT_EQ(c.flows.memcap, 0u);
   EXPECT_EQ(c.flows.emergency_recovery, 30u);
   EXPECT_DOUBLE_EQ(c.flows.emergency_half_open_timeout, 10);
-  EXPECT_DOUBLE_EQ(c.flows.emergency_one_packet_timeout, 10);
+  EXPECT_FALSE(c.flows.emergency_one_packet_timeout.has_value());
   EXPECT_FALSE(c.flows.emergency_established_timeout.has_value());
 
   EXPECT_EQ(c.inference.workers, 2u);

@@ -1136,6 +1136,7 @@ TimeUs probe(FlowTable<Ext>& t, Recorder& r, int n, TimeUs start, TimeUs gap, in
 
 TEST(FlowTableEmergency, AFullTableEntersAndLeavesBelowTheRecoveryLevel) {
   FlowConfig c = config();  // 16 flows; recovery 30%: below 4 active flows
+  c.emergency_one_packet_timeout_us = 10 * kSecond;
   FlowTable<Ext> t(c);
   Recorder r;
   probe(t, r, 16, kT0, 1000);
@@ -1173,6 +1174,7 @@ TEST(FlowTableEmergency, AFullTableEntersAndLeavesBelowTheRecoveryLevel) {
 TEST(FlowTableEmergency, StaysWhileTheActiveFlowsAreAtOrAboveTheRecoveryLevel) {
   FlowConfig c = config();
   c.emergency_recovery_percent = 50;  // below 8 of 16
+  c.emergency_one_packet_timeout_us = 10 * kSecond;
   FlowTable<Ext> t(c);
   Recorder r;
   // 8 answered UDP exchanges (established, 120 s), then probes fill the rest.
@@ -1195,6 +1197,7 @@ TEST(FlowTableEmergency, StaysWhileTheActiveFlowsAreAtOrAboveTheRecoveryLevel) {
 TEST(FlowTableEmergency, HalfOpenAndEstablishedFlowsTakeTheEmergencyTimeouts) {
   FlowConfig c = config();
   c.emergency_half_open_timeout_us = 5 * kSecond;
+  c.emergency_one_packet_timeout_us = 10 * kSecond;
   c.emergency_established_timeout_us = 60 * kSecond;
   FlowTable<Ext> t(c);
   Recorder r;
