@@ -1,11 +1,13 @@
 // edgesense-flood-gen: a real capture with a spoofed-source SYN flood spread
 // evenly through its time span, for scripts/bench-flood.
 //
-//   edgesense-flood-gen --packets N --out MIXED.pcap [--target IP:PORT] CAPTURE
+//   edgesense-flood-gen --packets N --out MIXED.pcap [--target IP:PORT]
+//                       [--sources NET] CAPTURE
 //
-// The flood is N TCP SYNs, each from its own source: addresses of
-// 198.18.0.0/15 (RFC 2544's benchmarking range, which the capture must not
-// use: checked) and ports 1024-33791, every (address, port) pair at most
+// The flood is N TCP SYNs, each from its own source: addresses of one /15,
+// by default 198.18.0.0/15 (RFC 2544's benchmarking range; --sources names
+// another where a capture uses that one), which the capture must not use
+// (checked), and ports 1024-33791, every (address, port) pair at most
 // once, so each SYN is a flow of one packet. They go to one target (default:
 // the destination of the capture's first SYN, as a flood aims at a real
 // server). Their times are spread evenly over the capture's first to last
@@ -30,8 +32,7 @@ namespace ts = edgesense::testsupport;
 
 namespace {
 
-constexpr std::uint32_t kFloodNet = 0xc6120000u;  // 198.18.0.0/15
-constexpr std::uint32_t kFloodMask = 0xfffe0000u;
+constexpr std::uint32_t kFloodMask = 0xfffe0000u;  // a /15
 
 struct Pcap {
   pcap_t* p = nullptr;
@@ -85,7 +86,7 @@ const std::uint8_t* ipv4Header(const std::uint8_t* d, std::uint32_t len) {
 
 int main(int argc, char** argv) {
   CLI::App app{"A capture with a spoofed-source SYN flood spread through it"};
-  std::string capture, out, target;
+  std::string capture, out, target, sources = "198.18.0.0";
   std::uint64_t packets = 10'000'000;
   app.add_option("capture", capture, "The real capture (Ethernet)")
       ->required()
@@ -94,9 +95,16 @@ int main(int argc, char** argv) {
   app.add_option("--packets", packets, "Flood SYNs")->check(CLI::Range(1ull, 1ull << 32));
   app.add_option("--target", target,
                  "IP:PORT the SYNs go to (default: the capture's first SYN's destination)");
+  app.add_option("--sources", sources,
+                 "The /15 network the SYNs come from, as its first address (default 198.18.0.0)");
   CLI11_PARSE(app, argc, argv);
 
   try {
+    const ts::IpAddress net = ts::IpAddress::parse(sources);
+    if (net.isV6()) throw std::runtime_error("--sources: expected an IPv4 address");
+    const std::uint32_t flood_net = be32(net.bytes().data());
+    if ((flood_net & ~kFloodMask) != 0)
+      throw std::runtime_error("--sources: " + sources + " is not the first address of a /15");
     // Pass 1: time span, snap length, the flood range unused, a target.
     std::int64_t first = -1, last = -1;
     std::uint64_t records = 0;
@@ -119,9 +127,9 @@ int main(int argc, char** argv) {
         const std::uint8_t* ip = ipv4Header(d, h->caplen);
         if (ip == nullptr) continue;
         const std::uint32_t src = be32(ip + 12), dst = be32(ip + 16);
-        if ((src & kFloodMask) == kFloodNet || (dst & kFloodMask) == kFloodNet) {
-          throw std::runtime_error(capture +
-                                   " uses 198.18.0.0/15, the flood's sources: pick another");
+        if ((src & kFloodMask) == flood_net || (dst & kFloodMask) == flood_net) {
+          throw std::runtime_error(capture + " uses " + sources +
+                                   "/15, the flood's sources: pick another with --sources");
         }
         const std::uint32_t ihl = (ip[0] & 15u) * 4;
         if (target_ip == 0 && ip[9] == 6 && ip + ihl + 14 <= d + h->caplen &&
@@ -150,7 +158,7 @@ int main(int argc, char** argv) {
     // number and both checksums.
     ts::PacketBuilder b;
     b.ethernet();
-    b.ipv4({.src = ts::IpAddress::fromV4(kFloodNet), .dst = ts::IpAddress::fromV4(target_ip)});
+    b.ipv4({.src = ts::IpAddress::fromV4(flood_net), .dst = ts::IpAddress::fromV4(target_ip)});
     b.tcp({.src_port = 1024,
            .dst_port = target_port,
            .seq = 0,
@@ -174,7 +182,7 @@ int main(int argc, char** argv) {
     auto write_syn = [&](std::uint64_t k) {
       // An odd multiplier permutes 32-bit numbers: every (address, port) once.
       const std::uint32_t x = static_cast<std::uint32_t>(k) * 2654435761u;
-      put32(ip + 12, kFloodNet | (x & 0x1ffffu));
+      put32(ip + 12, flood_net | (x & 0x1ffffu));
       put16(ip + 4, static_cast<std::uint16_t>(x));  // IP id
       put16(ip + 10, 0);
       put16(ip + 10, ts::internetChecksum({ip, 20}));
