@@ -6,7 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <immintrin.h>
+
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -183,7 +186,43 @@ class TreeEnsembleBuilder {
       e.group_trees_[group].push_back(static_cast<std::uint32_t>(t));
       e.group_bias_[group] += e.mean_[root];
     }
+    if (e.max_depth_ <= TreeEnsemble::kMaxSimdDepth) {
+      for (std::size_t t = 0; t < e.score_root_.size(); ++t) addPaddedTree(e, t);
+      // Leaf loads read a whole vector (16 or 32 values) past the last tree's.
+      e.pad_value_.resize(e.pad_value_.size() + 32, 0.0f);
+      e.pad_offset_.resize(e.pad_value_.size(), 0);
+    }
     return e;
+  }
+
+  /// Tree t again, padded to a complete tree of its depth (see pad_value_).
+  static void addPaddedTree(TreeEnsemble& e, std::size_t t) {
+    const std::uint32_t depth = e.tree_depth_[t];
+    const std::size_t inner = (std::size_t{1} << depth) - 1;
+    const auto at = static_cast<std::uint32_t>(e.pad_value_.size());
+    e.pad_at_.push_back(at);
+    e.pad_value_.resize(at + 2 * inner + 1, std::numeric_limits<float>::quiet_NaN());
+    e.pad_offset_.resize(e.pad_value_.size(), 0);
+    // (score node, heap position, level); a leaf above the last level fills
+    // every leaf below its position (inner nodes there keep NaN: go first).
+    std::vector<std::array<std::uint32_t, 3>> stack{{e.score_root_[t], 0, 0}};
+    while (!stack.empty()) {
+      const auto [i, h, level] = stack.back();
+      stack.pop_back();
+      const TreeEnsemble::ScoreNode& nd = e.score_nodes_[i];
+      if (nd.first == i) {
+        const std::size_t below = std::size_t{1} << (depth - level);
+        // First leaf under heap position h: h * 2^(depth-level) + (2^(depth-level) - 1)
+        // in heap numbering, minus `inner` for the leaf index.
+        const std::size_t leaf = (h + 1) * below - 1 - inner;
+        for (std::size_t k = 0; k < below; ++k) e.pad_value_[at + inner + leaf + k] = nd.leaf;
+        continue;
+      }
+      e.pad_value_[at + h] = nd.threshold;
+      e.pad_offset_[at + h] = nd.offset;
+      stack.push_back({nd.first, 2 * h + 1, level + 1});
+      stack.push_back({nd.first + 1, 2 * h + 2, level + 1});
+    }
   }
 
   /// Appends one tree to e's arrays, breadth first from its root, so that
@@ -364,28 +403,70 @@ TreeEnsemble TreeEnsemble::load(const std::filesystem::path& file) {
   return fromJson(text, file.string());
 }
 
-void TreeEnsemble::margins(const float* rows, std::size_t n_rows, float* out) const noexcept {
-  const std::size_t g = num_groups_;
-  const std::size_t cols = num_features_;
-  const ScoreNode* nodes = score_nodes_.data();
-  // The block of rows, column-major, holding only the columns (or negated
-  // columns) some split reads. Grows once per thread to the widest model it
-  // scores.
-  const std::size_t slots = slot_column_.size();
+namespace {
+
+bool cpuHasAvx512() noexcept {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return has;
+}
+
+/// The thread's block of rows, column-major, holding only the columns (or
+/// negated columns) some split reads. Grows once per thread to the widest
+/// model it scores.
+float* threadBlock(std::size_t floats) {
   thread_local std::vector<float> block;
-  if (block.size() < slots * kBlockRows) block.resize(slots * kBlockRows);
-  float* xt = block.data();
+  if (block.size() < floats) block.resize(floats);
+  return block.data();
+}
+
+}  // namespace
+
+TreeEnsemble::Kernel TreeEnsemble::kernel() const noexcept {
+  return !pad_at_.empty() && cpuHasAvx512() ? Kernel::kAvx512 : Kernel::kScalar;
+}
+
+const char* TreeEnsemble::kernelName(Kernel k) noexcept {
+  return k == Kernel::kAvx512 ? "avx512" : "scalar";
+}
+
+void TreeEnsemble::margins(const float* rows, std::size_t n_rows, float* out) const noexcept {
+  margins(rows, n_rows, out, kernel());
+}
+
+void TreeEnsemble::margins(const float* rows, std::size_t n_rows, float* out,
+                           Kernel k) const noexcept {
+  if (k == Kernel::kAvx512 && kernel() == Kernel::kAvx512) {
+    marginsAvx512(rows, n_rows, out);
+  } else {
+    marginsScalar(rows, n_rows, out);
+  }
+}
+
+void TreeEnsemble::fillBlock(const float* rows, std::size_t b, std::size_t nb,
+                             float* xt) const noexcept {
+  const std::size_t cols = num_features_;
+  const std::size_t slots = slot_column_.size();
+  // Lanes past the last row read what an earlier block left (any float
+  // leads to some leaf) and are not written out.
+  for (std::size_t r = 0; r < nb; ++r) {
+    const float* x = rows + (b + r) * cols;
+    for (std::size_t k = 0; k < slots; ++k) {
+      const float v = x[slot_column_[k]];
+      xt[k * kBlockRows + r] = slot_negated_[k] ? -v : v;
+    }
+  }
+}
+
+void TreeEnsemble::marginsScalar(const float* rows, std::size_t n_rows, float* out) const noexcept {
+  const std::size_t g = num_groups_;
+  const ScoreNode* nodes = score_nodes_.data();
+  float* xt = threadBlock(slot_column_.size() * kBlockRows);
   for (std::size_t b = 0; b < n_rows; b += kBlockRows) {
     const std::size_t nb = std::min(kBlockRows, n_rows - b);
-    // Lanes past the last row read what an earlier block left (any float
-    // leads to some leaf) and are not written out.
-    for (std::size_t r = 0; r < nb; ++r) {
-      const float* x = rows + (b + r) * cols;
-      for (std::size_t k = 0; k < slots; ++k) {
-        const float v = x[slot_column_[k]];
-        xt[k * kBlockRows + r] = slot_negated_[k] ? -v : v;
-      }
-    }
+    fillBlock(rows, b, nb, xt);
     float* o = out + b * g;
     std::fill(o, o + nb * g, base_margin_);
     for (std::size_t t = 0; t < score_root_.size(); ++t) {
@@ -415,6 +496,113 @@ void TreeEnsemble::margins(const float* rows, std::size_t n_rows, float* out) co
         // Trees in order onto each margin, in float, as XGBoost sums them.
         for (std::size_t l = 0; l < lanes; ++l) o[(r0 + l) * g + group] += nodes[at[l]].leaf;
       }
+    }
+  }
+}
+
+namespace {
+
+/// One tree of depth D (padded, see TreeEnsemble::pad_value_) for the 32
+/// rows of a block, onto acc (32 margins of the tree's group). Every node's
+/// comparison x >= threshold for all 32 rows gives one bit per row; the bit
+/// of each level along each row's own path is picked out of the level's
+/// nodes with bitwise selects (no per-row branching or gathers), and the
+/// path's bits are the leaf's index.
+template <int D>
+__attribute__((target("avx512f"))) inline void padTree(const float* value,
+                                                       const std::uint32_t* offset, const float* xt,
+                                                       float* acc) noexcept {
+  constexpr int kInner = (1 << D) - 1;
+  std::uint32_t m[kInner];
+  for (int i = 0; i < kInner; ++i) {
+    const __m512 t = _mm512_set1_ps(value[i]);
+    const float* x = xt + offset[i];
+    // x >= t, false for NaN on either side: as the scalar first + (x >= t).
+    const auto lo =
+        static_cast<std::uint32_t>(_mm512_cmp_ps_mask(_mm512_loadu_ps(x), t, _CMP_GE_OQ));
+    const auto hi =
+        static_cast<std::uint32_t>(_mm512_cmp_ps_mask(_mm512_loadu_ps(x + 16), t, _CMP_GE_OQ));
+    m[i] = lo | (hi << 16);
+  }
+  // bit[d]: per row, the step taken at level d (1 = the second child).
+  std::uint32_t bit[D];
+  bit[0] = m[0];
+  for (int d = 1; d < D; ++d) {
+    // The level's nodes, numbered by the path bits above them (bit[0]
+    // highest); fold pairs by the lowest bit first.
+    std::uint32_t v[1 << (D - 1)];
+    for (int j = 0; j < (1 << d); ++j) v[j] = m[(1 << d) - 1 + j];
+    for (int k = d - 1; k >= 0; --k) {
+      const int half = 1 << k;
+      for (int j = 0; j < half; ++j) v[j] = v[2 * j] ^ ((v[2 * j] ^ v[2 * j + 1]) & bit[k]);
+    }
+    bit[d] = v[0];
+  }
+  const float* leaves = value + kInner;
+  for (int h = 0; h < 2; ++h) {
+    __m512i idx = _mm512_setzero_si512();
+    for (int d = 0; d < D; ++d) {
+      const auto k = static_cast<__mmask16>(bit[d] >> (16 * h));
+      idx = _mm512_mask_add_epi32(idx, k, idx, _mm512_set1_epi32(1 << (D - 1 - d)));
+    }
+    __m512 leaf;
+    if constexpr (D <= 4) {
+      // The masked form with every lane set: the plain one trips GCC 12's
+      // -Wmaybe-uninitialized on its undefined pass-through operand.
+      leaf = _mm512_mask_permutexvar_ps(_mm512_setzero_ps(), static_cast<__mmask16>(0xffff), idx,
+                                        _mm512_loadu_ps(leaves));
+    } else {
+      leaf = _mm512_permutex2var_ps(_mm512_loadu_ps(leaves), idx, _mm512_loadu_ps(leaves + 16));
+    }
+    // Trees in order onto each margin, in float, as XGBoost sums them.
+    float* a = acc + 16 * h;
+    _mm512_storeu_ps(a, _mm512_add_ps(_mm512_loadu_ps(a), leaf));
+  }
+}
+
+}  // namespace
+
+__attribute__((target("avx512f"))) void TreeEnsemble::marginsAvx512(const float* rows,
+                                                                    std::size_t n_rows,
+                                                                    float* out) const noexcept {
+  static_assert(kBlockRows == 32 && kMaxSimdDepth <= 5);
+  const std::size_t g = num_groups_;
+  float* xt = threadBlock(slot_column_.size() * kBlockRows + kBlockRows * (g + 1));
+  // Per group, the block's 32 margins, column-major, after the rows.
+  float* acc = xt + slot_column_.size() * kBlockRows;
+  const float* value = pad_value_.data();
+  const std::uint32_t* offset = pad_offset_.data();
+  for (std::size_t b = 0; b < n_rows; b += kBlockRows) {
+    const std::size_t nb = std::min(kBlockRows, n_rows - b);
+    fillBlock(rows, b, nb, xt);
+    std::fill(acc, acc + g * kBlockRows, base_margin_);
+    for (std::size_t t = 0; t < pad_at_.size(); ++t) {
+      const std::uint32_t at = pad_at_[t];
+      float* a = acc + tree_group_[t] * kBlockRows;
+      switch (tree_depth_[t]) {
+        case 0:
+          for (std::size_t r = 0; r < kBlockRows; ++r) a[r] += value[at];
+          break;
+        case 1:
+          padTree<1>(value + at, offset + at, xt, a);
+          break;
+        case 2:
+          padTree<2>(value + at, offset + at, xt, a);
+          break;
+        case 3:
+          padTree<3>(value + at, offset + at, xt, a);
+          break;
+        case 4:
+          padTree<4>(value + at, offset + at, xt, a);
+          break;
+        default:
+          padTree<5>(value + at, offset + at, xt, a);
+          break;
+      }
+    }
+    float* o = out + b * g;
+    for (std::size_t r = 0; r < nb; ++r) {
+      for (std::size_t k = 0; k < g; ++k) o[r * g + k] = acc[k * kBlockRows + r];
     }
   }
 }

@@ -82,9 +82,22 @@ class TreeEnsemble {
   /// turns it into a margin).
   float baseMargin() const noexcept { return base_margin_; }
 
+  /// How margins() walks the trees. kScalar is the portable reference; kAvx512
+  /// (chosen at run time, on CPUs with AVX-512F, for models no deeper than
+  /// kMaxSimdDepth) scores 16 rows per vector over trees padded to complete
+  /// depth. Both give the same bits.
+  enum class Kernel : std::uint8_t { kScalar, kAvx512 };
+  static constexpr std::size_t kMaxSimdDepth = 5;
+  /// The kernel margins() and predict() use on this CPU for this model.
+  Kernel kernel() const noexcept;
+  static const char* kernelName(Kernel k) noexcept;
+
   /// Margins of `n_rows` row-major rows of numFeatures() floats (NaN =
   /// missing) into `out`: n_rows x numGroups().
   void margins(const float* rows, std::size_t n_rows, float* out) const noexcept;
+  /// The same with a given kernel (for tests and benchmarks); one this CPU or
+  /// model cannot run falls back to kScalar.
+  void margins(const float* rows, std::size_t n_rows, float* out, Kernel k) const noexcept;
   /// Probabilities into `out`: n_rows x numOutputs() (sigmoid of the margin
   /// for binary:logistic, softmax of the groups for multi:softprob).
   void predict(const float* rows, std::size_t n_rows, float* out) const noexcept;
@@ -128,6 +141,10 @@ class TreeEnsemble {
   static_assert(sizeof(ScoreNode) == 16);
 
   TreeEnsemble() = default;
+  /// Fills the column-major block of rows [b, b + nb) that both kernels read.
+  void fillBlock(const float* rows, std::size_t b, std::size_t nb, float* xt) const noexcept;
+  void marginsScalar(const float* rows, std::size_t n_rows, float* out) const noexcept;
+  void marginsAvx512(const float* rows, std::size_t n_rows, float* out) const noexcept;
   std::size_t shapPathSize() const noexcept;
   /// The block slot of a column or its negation, given one on first use.
   std::uint32_t slot(std::uint32_t feature, bool negated);
@@ -151,7 +168,16 @@ class TreeEnsemble {
   // reads, negated or not.
   std::vector<std::uint32_t> slot_column_;
   std::vector<std::uint8_t> slot_negated_;
-  std::vector<std::uint32_t> slot_of_;     // build time: 2 x column + negated -> slot
+  std::vector<std::uint32_t> slot_of_;  // build time: 2 x column + negated -> slot
+  // The trees again for the SIMD kernel, each padded to a complete tree of
+  // its own depth D in heap order (children of i at 2i + 1, the missing-value
+  // one, and 2i + 2): per tree from pad_at_[t], 2^D - 1 thresholds then 2^D
+  // leaves in pad_value_, and 2^D - 1 offsets in pad_offset_. Nodes below a
+  // shallower leaf have a NaN threshold and that leaf's value at every leaf.
+  // Empty when the model is deeper than kMaxSimdDepth.
+  std::vector<float> pad_value_;
+  std::vector<std::uint32_t> pad_offset_;
+  std::vector<std::uint32_t> pad_at_;
   std::vector<double> cover_;              // per node: sum_hessian
   std::vector<double> mean_;               // per node: cover-weighted mean leaf below it
   std::vector<std::uint32_t> tree_root_;   // per tree: index of its root in nodes_

@@ -7,7 +7,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <limits>
 #include <random>
@@ -253,6 +256,130 @@ TEST(TreeEnsemble, AnyBatchSizeGivesTheSameBits) {
       for (std::size_t j = 0; j < out.size(); ++j) {
         ASSERT_EQ(out[j], all[at * k + j]) << "batch " << batch << " at " << at;
       }
+    }
+  }
+}
+
+/// The scalar kernel and the dispatched one give the same bits on `x`;
+/// returns the number of margins compared.
+std::size_t expectKernelsAgree(const TreeEnsemble& e, const std::vector<float>& x,
+                               const std::string& what) {
+  const std::size_t n = x.size() / e.numFeatures(), g = e.numGroups();
+  std::vector<float> scalar(n * g), simd(n * g), dispatched(n * g);
+  e.margins(x.data(), n, scalar.data(), TreeEnsemble::Kernel::kScalar);
+  e.margins(x.data(), n, simd.data(), TreeEnsemble::Kernel::kAvx512);
+  e.margins(x.data(), n, dispatched.data());
+  for (std::size_t i = 0; i < n * g; ++i) {
+    // Bits, not values: NaN never comes out, and -0 must stay -0.
+    EXPECT_EQ(std::bit_cast<std::uint32_t>(simd[i]), std::bit_cast<std::uint32_t>(scalar[i]))
+        << what << " margin " << i << " (row " << i / g << ", group " << i % g << ")";
+    EXPECT_EQ(std::bit_cast<std::uint32_t>(dispatched[i]), std::bit_cast<std::uint32_t>(scalar[i]))
+        << what << " margin " << i;
+  }
+  return n * g;
+}
+
+/// Random rows for e: values drawn around the thresholds its trees hold
+/// (exactly at one, the floats either side, negated), NaNs and plain noise.
+std::vector<float> randomRows(const std::filesystem::path& model_file, std::size_t cols,
+                              std::size_t n, std::uint64_t seed) {
+  const json j = test::readJson(model_file);
+  std::vector<std::vector<float>> thresholds(cols);
+  for (const json& tree : j["learner"]["gradient_booster"]["model"]["trees"]) {
+    const auto& left = tree["left_children"];
+    for (std::size_t i = 0; i < left.size(); ++i) {
+      if (left[i].get<int>() == -1) continue;
+      thresholds[tree["split_indices"][i].get<std::size_t>()].push_back(
+          tree["split_conditions"][i].get<float>());
+    }
+  }
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> kind(0, 9);
+  std::normal_distribution<float> normal(0.0f, 100.0f);
+  std::vector<float> x(n * cols);
+  for (float& v : x) {
+    const std::size_t c = static_cast<std::size_t>(&v - x.data()) % cols;
+    const std::vector<float>& ts = thresholds[c];
+    const float t =
+        ts.empty() ? 0.0f : ts[std::uniform_int_distribution<std::size_t>(0, ts.size() - 1)(rng)];
+    switch (kind(rng)) {
+      case 0:
+        v = std::nanf("");
+        break;
+      case 1:
+      case 2:
+        v = t;
+        break;
+      case 3:
+        v = std::nextafter(t, -1e30f);
+        break;
+      case 4:
+        v = std::nextafter(t, 1e30f);
+        break;
+      case 5:
+        v = -t;
+        break;
+      case 6:
+        v = 0.0f;
+        break;
+      default:
+        v = normal(rng);
+        break;
+    }
+  }
+  return x;
+}
+
+TEST(TreeEnsembleKernels, SimdAndScalarGiveTheSameBits) {
+  // The path margins() takes here is the SIMD one wherever the CPU has it
+  // (it is the one edgesense-engine-bench reports as "kernel").
+  for (const char* name : {"attack", "reel"}) {
+    const auto dir = std::filesystem::path(EDGESENSE_SOURCE_DIR) / "models" / name;
+    const TreeEnsemble e = TreeEnsemble::load(dir / "model.json");
+    if (__builtin_cpu_supports("avx512f")) {
+      EXPECT_EQ(e.kernel(), TreeEnsemble::Kernel::kAvx512) << name;
+    } else {
+      EXPECT_EQ(e.kernel(), TreeEnsemble::Kernel::kScalar) << name;
+    }
+    expectKernelsAgree(e, bundleRows(dir), name);
+    // Random rows, and every batch size around the 32-row block and the 16
+    // rows per vector.
+    const std::vector<float> x = randomRows(dir / "model.json", e.numFeatures(), 5000, 99);
+    EXPECT_EQ(expectKernelsAgree(e, x, std::string(name) + " random"), 5000 * e.numGroups());
+    for (const std::size_t n : {1u, 15u, 16u, 17u, 31u, 33u, 65u}) {
+      const std::vector<float> part(x.begin(), x.begin() + n * e.numFeatures());
+      expectKernelsAgree(e, part, std::string(name) + " rows " + std::to_string(n));
+    }
+    // Every class wins somewhere in the random rows (the leaves of every
+    // group are reached).
+    std::vector<float> m(5000 * e.numGroups());
+    e.margins(x.data(), 5000, m.data());
+    std::vector<bool> won(e.numGroups(), e.numGroups() == 1);
+    for (std::size_t r = 0; r < 5000; ++r) {
+      const float* row = &m[r * e.numGroups()];
+      won[std::max_element(row, row + e.numGroups()) - row] = true;
+    }
+    for (std::size_t k = 0; k < won.size(); ++k) EXPECT_TRUE(won[k]) << name << " class " << k;
+  }
+}
+
+TEST(TreeEnsembleKernels, RandomModelsOfEveryDepth) {
+  // Depths 1 to 5 take the SIMD kernel (trees padded to their own depth);
+  // 6 and 10 are too deep for it and stay scalar.
+  std::size_t model = 0;
+  for (const auto& [objective, classes] : std::vector<std::pair<std::string, std::size_t>>{
+           {"binary:logistic", 2}, {"multi:softprob", 4}}) {
+    for (const int depth : {1, 2, 3, 4, 5, 6, 10}) {
+      const Trained m = train(objective, classes, depth, 0.5f, 71 + model++);
+      const TreeEnsemble e = TreeEnsemble::fromJson(m.json, "random");
+      const std::string what = objective + " depth " + std::to_string(depth);
+      if (depth > 5) {
+        EXPECT_EQ(e.kernel(), TreeEnsemble::Kernel::kScalar) << what;
+      }
+      if (depth <= 5 && __builtin_cpu_supports("avx512f")) {
+        EXPECT_EQ(e.kernel(), TreeEnsemble::Kernel::kAvx512) << what;
+      }
+      expectKernelsAgree(e, probeRows(m), what);
     }
   }
 }
