@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -406,11 +408,15 @@ TreeEnsemble TreeEnsemble::load(const std::filesystem::path& file) {
 namespace {
 
 bool cpuHasAvx512() noexcept {
+#if defined(__x86_64__)
   static const bool has = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") != 0;
   }();
   return has;
+#else
+  return false;  // the AVX-512 kernel is built for x86-64 only
+#endif
 }
 
 /// The thread's block of rows, column-major, holding only the columns (or
@@ -500,6 +506,7 @@ void TreeEnsemble::marginsScalar(const float* rows, std::size_t n_rows, float* o
   }
 }
 
+#if defined(__x86_64__)
 namespace {
 
 /// One tree of depth D (padded, see TreeEnsemble::pad_value_) for the 32
@@ -606,6 +613,11 @@ __attribute__((target("avx512f"))) void TreeEnsemble::marginsAvx512(const float*
     }
   }
 }
+#else
+void TreeEnsemble::marginsAvx512(const float* rows, std::size_t n_rows, float* out) const noexcept {
+  marginsScalar(rows, n_rows, out);  // never chosen: cpuHasAvx512() is false
+}
+#endif
 
 void TreeEnsemble::predict(const float* rows, std::size_t n_rows, float* out) const noexcept {
   margins(rows, n_rows, out);
