@@ -1251,6 +1251,15 @@ def next_variant(kind):
 
 
 
+def flood_path():
+    """A URL path for one part of an HTTP flood, on www or the victim (both
+    serve the same tree)."""
+    c = CFG["content"]
+    return RNG.choice(["", f"site/p{RNG.randrange(c['pages'])}.html", f"api/items{RNG.randrange(8)}.json",
+                       f"wiki/w{RNG.randrange(60)}.html", "healthz", "status",
+                       f"site/o{RNG.randrange(c['objects'])}.bin", f"search?q={RNG.randrange(10**6)}"])
+
+
 def neighbour_mac(addr):
     """The MAC address of a neighbour on the segment (after one ping), or None."""
     run(["ping", "-c", "1", "-W", "1", addr], 3)
@@ -1424,18 +1433,27 @@ def attack(kind, seconds):
                 label_if_ran(t0, time.time(), target, src, "*", "icmp", "dos")
             variant = f"{variant}_{tool}_{'many' if many else 'one'}"
         else:
-            # Half the episode over each IP version, the first drawn: every
-            # run floods over both, whose segments differ by the MSS.
-            for k, f in enumerate([fam, 10 - fam]):
+            # An HTTP flood in 2-4 parts, over both IP versions (the first
+            # drawn), each part with its own target, URL (pages, API answers,
+            # objects, wiki pages, health checks, missing pages: responses of
+            # a hundred bytes to a hundred KB), connection count, and
+            # connection reuse: wrk keeps its connections open unless told
+            # `Connection: close` (30%), ab opens one per request unless `-k`
+            # (30%). A model must see a flood by its rate, not by one page's
+            # size or one tool's habit.
+            fams = [fam, 10 - fam] + [RNG.choice([4, 6]) for _ in range(RNG.randint(0, 2))]
+            for k, f in enumerate(fams):
                 t1, before = time.time(), STARTED[0]
-                part = max(2.0, (seconds - (t1 - t0)) / (2 - k))
+                part = max(2.0, (seconds - (t1 - t0)) / (len(fams) - k))
                 target = host(RNG.choice(["web", "victim", "victim"]), f)
-                url = f"http://{url_host(target)}/{RNG.choice(['', 'site/p1.html', 'api/items1.json'])}"
+                url = f"http://{url_host(target)}/{flood_path()}"
                 if variant == "http_wrk":
+                    close = ["-H", "Connection: close"] if RNG.random() < 0.3 else []
                     run(["wrk", f"-t{RNG.choice([1, 2])}", f"-c{RNG.choice(P['wrk_conns'])}",
-                         f"-d{int(part)}s", "--timeout", "2s", url], part + 5)
+                         f"-d{int(part)}s", "--timeout", "2s", *close, url], part + 5)
                 else:
-                    run(["ab", "-q", "-s", "3", "-t", str(int(part)), "-n", "1000000",
+                    keep = ["-k"] if RNG.random() < 0.3 else []
+                    run(["ab", "-q", "-s", "3", "-t", str(int(part)), "-n", "1000000", *keep,
                          "-c", str(RNG.choice(P["ab_conc"])), url], part + 5)
                 label_if_ran(t1, time.time(), me(f), target, 80, "tcp", "dos", since=before)
                 if left() < 3:
