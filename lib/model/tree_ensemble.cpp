@@ -407,16 +407,33 @@ TreeEnsemble TreeEnsemble::load(const std::filesystem::path& file) {
 
 namespace {
 
-bool cpuHasAvx512() noexcept {
+/// The SIMD kernels this CPU runs; checked once.
+struct CpuKernels {
+  bool avx2 = false;
+  bool avx512 = false;
+};
+
+const CpuKernels& cpuKernels() noexcept {
 #if defined(__x86_64__)
-  static const bool has = [] {
+  static const CpuKernels has = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
+    return CpuKernels{__builtin_cpu_supports("avx2") != 0, __builtin_cpu_supports("avx512f") != 0};
   }();
-  return has;
 #else
-  return false;  // the AVX-512 kernel is built for x86-64 only
+  static const CpuKernels has;  // the SIMD kernels are built for x86-64 only
 #endif
+  return has;
+}
+
+bool cpuRuns(TreeEnsemble::Kernel k) noexcept {
+  switch (k) {
+    case TreeEnsemble::Kernel::kAvx512:
+      return cpuKernels().avx512;
+    case TreeEnsemble::Kernel::kAvx2:
+      return cpuKernels().avx2;
+    default:
+      return true;
+  }
 }
 
 /// The thread's block of rows, column-major, holding only the columns (or
@@ -431,11 +448,21 @@ float* threadBlock(std::size_t floats) {
 }  // namespace
 
 TreeEnsemble::Kernel TreeEnsemble::kernel() const noexcept {
-  return !pad_at_.empty() && cpuHasAvx512() ? Kernel::kAvx512 : Kernel::kScalar;
+  // The widest this CPU runs, for a model the SIMD kernels take.
+  if (pad_at_.empty()) return Kernel::kScalar;
+  if (cpuKernels().avx512) return Kernel::kAvx512;
+  return cpuKernels().avx2 ? Kernel::kAvx2 : Kernel::kScalar;
 }
 
 const char* TreeEnsemble::kernelName(Kernel k) noexcept {
-  return k == Kernel::kAvx512 ? "avx512" : "scalar";
+  switch (k) {
+    case Kernel::kAvx512:
+      return "avx512";
+    case Kernel::kAvx2:
+      return "avx2";
+    default:
+      return "scalar";
+  }
 }
 
 void TreeEnsemble::margins(const float* rows, std::size_t n_rows, float* out) const noexcept {
@@ -444,10 +471,17 @@ void TreeEnsemble::margins(const float* rows, std::size_t n_rows, float* out) co
 
 void TreeEnsemble::margins(const float* rows, std::size_t n_rows, float* out,
                            Kernel k) const noexcept {
-  if (k == Kernel::kAvx512 && kernel() == Kernel::kAvx512) {
-    marginsAvx512(rows, n_rows, out);
-  } else {
-    marginsScalar(rows, n_rows, out);
+  if (pad_at_.empty() || !cpuRuns(k)) k = Kernel::kScalar;
+  switch (k) {
+    case Kernel::kAvx512:
+      marginsAvx512(rows, n_rows, out);
+      break;
+    case Kernel::kAvx2:
+      marginsAvx2(rows, n_rows, out);
+      break;
+    default:
+      marginsScalar(rows, n_rows, out);
+      break;
   }
 }
 
@@ -613,9 +647,137 @@ __attribute__((target("avx512f"))) void TreeEnsemble::marginsAvx512(const float*
     }
   }
 }
+
+namespace {
+
+/// Where the AVX2 kernel keeps row r of a block among its 32 comparison bits
+/// and margins. Packing the four compares of a node (8 rows each) into one
+/// movemask interleaves 4-row chunks within 128-bit lanes: bit p holds row
+/// 8 * (p bits 2-3) + 4 * (p bit 4) + (p bits 0-1). The kernel works in that
+/// order throughout and reorders only when it writes the margins out.
+constexpr std::size_t avx2Position(std::size_t r) noexcept {
+  return (r & 3) | ((r >> 3) & 3) << 2 | ((r >> 2) & 1) << 4;
+}
+
+/// padTree() for AVX2: the same comparison bits and bitwise selects, 8 rows
+/// per vector. Leaves: the last three levels' bits index a permute of 8
+/// leaves, the levels above pick among those permutes with blends.
+template <int D>
+__attribute__((target("avx2"))) inline void padTreeAvx2(const float* value,
+                                                        const std::uint32_t* offset,
+                                                        const float* xt, float* acc) noexcept {
+  constexpr int kInner = (1 << D) - 1;
+  std::uint32_t m[kInner];
+  for (int i = 0; i < kInner; ++i) {
+    const __m256 t = _mm256_set1_ps(value[i]);
+    const float* x = xt + offset[i];
+    // x >= t, false for NaN on either side: as the scalar first + (x >= t).
+    // (A lambda here would not be compiled for AVX2.)
+    __m256i ge[4];
+    for (int q = 0; q < 4; ++q) {
+      ge[q] = _mm256_castps_si256(_mm256_cmp_ps(_mm256_loadu_ps(x + 8 * q), t, _CMP_GE_OQ));
+    }
+    // All-ones or zero lanes saturate to all-ones or zero bytes.
+    const __m256i bytes =
+        _mm256_packs_epi16(_mm256_packs_epi32(ge[0], ge[1]), _mm256_packs_epi32(ge[2], ge[3]));
+    m[i] = static_cast<std::uint32_t>(_mm256_movemask_epi8(bytes));
+  }
+  // bit[d]: per row (in avx2Position order), the step taken at level d.
+  std::uint32_t bit[D];
+  bit[0] = m[0];
+  for (int d = 1; d < D; ++d) {
+    std::uint32_t v[1 << (D - 1)];
+    for (int j = 0; j < (1 << d); ++j) v[j] = m[(1 << d) - 1 + j];
+    for (int k = d - 1; k >= 0; --k) {
+      const int half = 1 << k;
+      for (int j = 0; j < half; ++j) v[j] = v[2 * j] ^ ((v[2 * j] ^ v[2 * j + 1]) & bit[k]);
+    }
+    bit[d] = v[0];
+  }
+  constexpr int kTop = D > 3 ? D - 3 : 0;  // levels resolved by blends
+  constexpr int kVectors = 1 << kTop;      // of 8 leaves
+  const float* leaves = value + kInner;
+  __m256 leaf8[kVectors];
+  for (int j = 0; j < kVectors; ++j) leaf8[j] = _mm256_loadu_ps(leaves + 8 * j);
+  __m256i all[D];
+  for (int d = 0; d < D; ++d) all[d] = _mm256_set1_epi32(static_cast<int>(bit[d]));
+  for (int h = 0; h < 4; ++h) {
+    // Shifts that bring bit 8h + j of a level's word to the sign bit of lane j.
+    const __m256i up =
+        _mm256_sub_epi32(_mm256_set1_epi32(31 - 8 * h), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i idx = _mm256_setzero_si256();
+    for (int d = kTop; d < D; ++d) {
+      // The row's bit alone (the shift left leaves lower bits behind it),
+      // then in its place in the leaf index.
+      const __m256i b = _mm256_srli_epi32(_mm256_sllv_epi32(all[d], up), 31);
+      idx = _mm256_or_si256(idx, _mm256_slli_epi32(b, D - 1 - d));
+    }
+    __m256 v[kVectors];
+    for (int j = 0; j < kVectors; ++j) v[j] = _mm256_permutevar8x32_ps(leaf8[j], idx);
+    // Fold pairs by the lowest of the top levels first, as the selects above.
+    for (int d = kTop - 1; d >= 0; --d) {
+      const __m256 pick = _mm256_castsi256_ps(_mm256_sllv_epi32(all[d], up));
+      const int half = 1 << d;
+      for (int j = 0; j < half; ++j) v[j] = _mm256_blendv_ps(v[2 * j], v[2 * j + 1], pick);
+    }
+    // Trees in order onto each margin, in float, as XGBoost sums them.
+    float* a = acc + 8 * h;
+    _mm256_storeu_ps(a, _mm256_add_ps(_mm256_loadu_ps(a), v[0]));
+  }
+}
+
+}  // namespace
+
+__attribute__((target("avx2"))) void TreeEnsemble::marginsAvx2(const float* rows,
+                                                               std::size_t n_rows,
+                                                               float* out) const noexcept {
+  static_assert(kBlockRows == 32 && kMaxSimdDepth <= 5);
+  const std::size_t g = num_groups_;
+  float* xt = threadBlock(slot_column_.size() * kBlockRows + kBlockRows * (g + 1));
+  // Per group, the block's 32 margins in avx2Position order, after the rows.
+  float* acc = xt + slot_column_.size() * kBlockRows;
+  const float* value = pad_value_.data();
+  const std::uint32_t* offset = pad_offset_.data();
+  for (std::size_t b = 0; b < n_rows; b += kBlockRows) {
+    const std::size_t nb = std::min(kBlockRows, n_rows - b);
+    fillBlock(rows, b, nb, xt);
+    std::fill(acc, acc + g * kBlockRows, base_margin_);
+    for (std::size_t t = 0; t < pad_at_.size(); ++t) {
+      const std::uint32_t at = pad_at_[t];
+      float* a = acc + tree_group_[t] * kBlockRows;
+      switch (tree_depth_[t]) {
+        case 0:
+          for (std::size_t r = 0; r < kBlockRows; ++r) a[r] += value[at];
+          break;
+        case 1:
+          padTreeAvx2<1>(value + at, offset + at, xt, a);
+          break;
+        case 2:
+          padTreeAvx2<2>(value + at, offset + at, xt, a);
+          break;
+        case 3:
+          padTreeAvx2<3>(value + at, offset + at, xt, a);
+          break;
+        case 4:
+          padTreeAvx2<4>(value + at, offset + at, xt, a);
+          break;
+        default:
+          padTreeAvx2<5>(value + at, offset + at, xt, a);
+          break;
+      }
+    }
+    float* o = out + b * g;
+    for (std::size_t r = 0; r < nb; ++r) {
+      for (std::size_t k = 0; k < g; ++k) o[r * g + k] = acc[k * kBlockRows + avx2Position(r)];
+    }
+  }
+}
 #else
 void TreeEnsemble::marginsAvx512(const float* rows, std::size_t n_rows, float* out) const noexcept {
-  marginsScalar(rows, n_rows, out);  // never chosen: cpuHasAvx512() is false
+  marginsScalar(rows, n_rows, out);  // never chosen: cpuKernels() has none
+}
+void TreeEnsemble::marginsAvx2(const float* rows, std::size_t n_rows, float* out) const noexcept {
+  marginsScalar(rows, n_rows, out);  // never chosen: cpuKernels() has none
 }
 #endif
 

@@ -82,11 +82,12 @@ class TreeEnsemble {
   /// turns it into a margin).
   float baseMargin() const noexcept { return base_margin_; }
 
-  /// How margins() walks the trees. kScalar is the portable reference; kAvx512
-  /// (chosen at run time, on CPUs with AVX-512F, for models no deeper than
-  /// kMaxSimdDepth) scores 16 rows per vector over trees padded to complete
-  /// depth. Both give the same bits.
-  enum class Kernel : std::uint8_t { kScalar, kAvx512 };
+  /// How margins() walks the trees. kScalar is the portable reference; the
+  /// SIMD kernels score the trees padded to complete depth, for models no
+  /// deeper than kMaxSimdDepth, and are chosen at run time on x86-64: kAvx512
+  /// (16 rows per vector) on CPUs with AVX-512F, else kAvx2 (8 rows per
+  /// vector) on CPUs with AVX2. All give the same bits.
+  enum class Kernel : std::uint8_t { kScalar, kAvx512, kAvx2 };
   static constexpr std::size_t kMaxSimdDepth = 5;
   /// The kernel margins() and predict() use on this CPU for this model.
   Kernel kernel() const noexcept;
@@ -141,10 +142,11 @@ class TreeEnsemble {
   static_assert(sizeof(ScoreNode) == 16);
 
   TreeEnsemble() = default;
-  /// Fills the column-major block of rows [b, b + nb) that both kernels read.
+  /// Fills the column-major block of rows [b, b + nb) that every kernel reads.
   void fillBlock(const float* rows, std::size_t b, std::size_t nb, float* xt) const noexcept;
   void marginsScalar(const float* rows, std::size_t n_rows, float* out) const noexcept;
   void marginsAvx512(const float* rows, std::size_t n_rows, float* out) const noexcept;
+  void marginsAvx2(const float* rows, std::size_t n_rows, float* out) const noexcept;
   std::size_t shapPathSize() const noexcept;
   /// The block slot of a column or its negation, given one on first use.
   std::uint32_t slot(std::uint32_t feature, bool negated);
@@ -169,7 +171,7 @@ class TreeEnsemble {
   std::vector<std::uint32_t> slot_column_;
   std::vector<std::uint8_t> slot_negated_;
   std::vector<std::uint32_t> slot_of_;  // build time: 2 x column + negated -> slot
-  // The trees again for the SIMD kernel, each padded to a complete tree of
+  // The trees again for the SIMD kernels, each padded to a complete tree of
   // its own depth D in heap order (children of i at 2i + 1, the missing-value
   // one, and 2i + 2): per tree from pad_at_[t], 2^D - 1 thresholds then 2^D
   // leaves in pad_value_, and 2^D - 1 offsets in pad_offset_. Nodes below a

@@ -6,8 +6,10 @@
 //   edgesense-engine-bench MODELS_DIR CAPTURE [BATCH]
 // prints one JSON line per XGBoost bundle (reel, attack): verdicts per
 // second both ways at BATCH rows per call (default 256), the largest output
-// difference, and the cost of one explanation both ways (native TreeSHAP for
-// one class; XGBoost's pred_contribs for one row, every class).
+// difference, the native kernel in use, the margins rates of the scalar,
+// AVX2 and AVX-512 kernels, and the cost of one explanation both ways
+// (native TreeSHAP for one class; XGBoost's pred_contribs for one row, every
+// class).
 
 #include <algorithm>
 #include <chrono>
@@ -82,22 +84,56 @@ int benchBundle(const std::filesystem::path& dir, const std::vector<features::Fl
       native.margins(&x[i * cols], batch, &m_scalar[i * g], model::TreeEnsemble::Kernel::kScalar);
     }
   };
+  // Margins alone with each SIMD kernel forced, as the scalar one: AVX2,
+  // which CPUs without AVX-512F dispatch to, and AVX-512, where this CPU and
+  // model take them (every CPU with a SIMD kernel has AVX2); so the kernels
+  // compare like for like, without predict()'s sigmoid or softmax.
+  using Kernel = model::TreeEnsemble::Kernel;
+  struct Forced {
+    Kernel kernel;
+    bool runs;
+    std::vector<float> m{};
+    double t = 1e300;
+    std::size_t mismatches = 0;
+  };
+  Forced forced[] = {{Kernel::kAvx2, native.kernel() != Kernel::kScalar},
+                     {Kernel::kAvx512, native.kernel() == Kernel::kAvx512}};
+  for (Forced& f : forced) f.m.resize(n * g);
+  const auto run_forced = [&](Forced& f) {
+    for (std::size_t i = 0; i < n; i += batch) {
+      native.margins(&x[i * cols], batch, &f.m[i * g], f.kernel);
+    }
+  };
   const auto run_xgb = [&] {
     for (std::size_t i = 0; i < n; i += batch) {
       xgb.predict(&x[i * cols], batch, cols, &out_xgb[i * k]);
     }
   };
-  // Alternate the two so both see the same state of the machine.
+  // Alternate them so all see the same state of the machine.
   double t_native = 1e300, t_xgb = 1e300, t_scalar = 1e300;
   for (int rep = 0; rep < 5; ++rep) {
     t_native = std::min(t_native, best(1, run_native));
     t_xgb = std::min(t_xgb, best(1, run_xgb));
     t_scalar = std::min(t_scalar, best(1, run_scalar));
+    for (Forced& f : forced) {
+      if (f.runs) f.t = std::min(f.t, best(1, [&] { run_forced(f); }));
+    }
   }
-  // The dispatched kernel's margins are the scalar one's, bit for bit.
+  // The dispatched kernel's margins are the scalar one's, bit for bit, and
+  // so are each SIMD kernel's.
   native.margins(x.data(), n, m_native.data());
   std::size_t kernel_mismatches = 0;
   for (std::size_t i = 0; i < n * g; ++i) kernel_mismatches += m_native[i] != m_scalar[i];
+  std::size_t simd_mismatches = 0;
+  for (Forced& f : forced) {
+    for (std::size_t i = 0; f.runs && i < n * g; ++i) simd_mismatches += f.m[i] != m_scalar[i];
+  }
+  // A forced kernel's rate; null where this CPU or model does not take it.
+  const auto rate = [&](const Forced& f) {
+    char s[32] = "null";
+    if (f.runs) std::snprintf(s, sizeof s, "%.0f", static_cast<double>(n) / f.t);
+    return std::string(s);
+  };
   double max_diff = 0;
   for (std::size_t i = 0; i < n * k; ++i) {
     max_diff = std::max(max_diff, static_cast<double>(std::fabs(out_native[i] - out_xgb[i])));
@@ -131,20 +167,23 @@ int benchBundle(const std::filesystem::path& dir, const std::vector<features::Fl
     }
   }
 
-  const bool same = max_diff <= 1e-6 && max_shap_diff <= 1e-5 && kernel_mismatches == 0;
+  const bool same =
+      max_diff <= 1e-6 && max_shap_diff <= 1e-5 && kernel_mismatches == 0 && simd_mismatches == 0;
   std::printf(
       "{\"bundle\":\"%s\",\"trees\":%zu,\"features\":%zu,\"batch\":%zu,\"rows\":%zu,"
       "\"native_verdicts_per_second\":%.0f,\"xgboost_verdicts_per_second\":%.0f,"
       "\"ratio\":%.2f,\"kernel\":\"%s\",\"scalar_verdicts_per_second\":%.0f,"
-      "\"kernel_over_scalar\":%.2f,\"kernel_mismatches\":%zu,\"max_abs_diff\":%.3g,\"explain_"
+      "\"kernel_over_scalar\":%.2f,\"kernel_mismatches\":%zu,\"avx2_verdicts_per_second\":%s,"
+      "\"avx512_verdicts_per_second\":%s,\"simd_mismatches\":%zu,\"max_abs_diff\":%.3g,"
+      "\"explain_"
       "native_us\":%.1f,"
       "\"explain_xgboost_us\":%.1f,\"explain_ratio\":%.1f,\"max_abs_shap_diff\":%.3g,"
       "\"identical\":%s}\n",
       std::string(model::taskName(bundle->task())).c_str(), native.numTrees(), cols, batch, n,
       static_cast<double>(n) / t_native, static_cast<double>(n) / t_xgb, t_xgb / t_native,
       model::TreeEnsemble::kernelName(native.kernel()), static_cast<double>(n) / t_scalar,
-      t_scalar / t_native, kernel_mismatches, max_diff,
-      e_native / static_cast<double>(explain_native_rows) * 1e6,
+      t_scalar / t_native, kernel_mismatches, rate(forced[0]).c_str(), rate(forced[1]).c_str(),
+      simd_mismatches, max_diff, e_native / static_cast<double>(explain_native_rows) * 1e6,
       e_xgb / static_cast<double>(explain_xgb_rows) * 1e6,
       (e_xgb / static_cast<double>(explain_xgb_rows)) /
           (e_native / static_cast<double>(explain_native_rows)),
