@@ -124,10 +124,34 @@ def reap(p, timeout):
         CHILDREN.discard(p)
 
 
-def label(start, end, src, dst, dport, proto, category):
+def label(start, end, src, dst, dport, proto, category, tail=2.0):
+    """A label row from 0.5 s before START to TAIL s after END. An attacker's
+    rows wait in DEFERRED until its pause before the next episode is known."""
+    if DEFERRED is not None:
+        DEFERRED.append((start, end, src, dst, dport, proto, category))
+        return
     with CHILD_LOCK:
-        LABELS.write(f"{start - 0.5:.3f},{end + 2.0:.3f},{src},{dst},{dport},{proto},{category}\n")
+        LABELS.write(f"{start - 0.5:.3f},{end + tail:.3f},{src},{dst},{dport},{proto},{category}\n")
         LABELS.flush()
+
+
+DEFERRED = None  # an attacker's label rows of the episode that runs
+
+
+def flush_deferred(pause):
+    """Writes the attacker's deferred rows. Rows of its own address reach to
+    0.6 s before the next episode's rows begin (PAUSE s from now), at most 10 s
+    after the tool ended: a tool's last packets can reach the capture seconds
+    after it exits (a shaped link's queue draining, connections closing), and
+    nothing else comes from or to an attacker's address. Rows of spoofed
+    sources keep the 2 s tail."""
+    global DEFERRED
+    rows, DEFERRED = DEFERRED or [], None
+    mine = (CFG["self"]["v4"], CFG["self"]["v6"])
+    reach = time.time() + pause - 0.6
+    for start, end, src, dst, dport, proto, category in rows:
+        tail = min(10.0, max(2.0, reach - end)) if src in mine or dst in mine else 2.0
+        label(start, end, src, dst, dport, proto, category, tail)
 
 
 # --- addresses -------------------------------------------------------------
@@ -1500,10 +1524,19 @@ def attacker():
     order = w["order"]
     ep = w["episode"]
     nap(RNG.uniform(0.5, 2.0) * w.get("first_delay", 1.0))
+    try:
+        attack_episodes(order, ep)
+    finally:
+        flush_deferred(0.0)
+
+
+def attack_episodes(order, ep):
+    global DEFERRED
     for i in range(200):
         if left() < 4:
             break
         kind = order[i % len(order)]
+        DEFERRED = []
         budget = min(max(3.0, left() - 2), ep * RNG.uniform(0.6, 1.0))
         t0 = time.time()
         # A scan of one host takes a second or two on a LAN, and hydra goes
@@ -1516,7 +1549,9 @@ def attacker():
             attack(kind, budget - spent)
             if kind in ("scan", "bruteforce") and not nap(RNG.uniform(0.3, 3)):
                 break
-        if not nap(RNG.uniform(0.15, 0.5) * ep):
+        pause = RNG.uniform(0.15, 0.5) * ep
+        flush_deferred(pause)
+        if not nap(pause):
             break
 
 

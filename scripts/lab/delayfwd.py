@@ -10,7 +10,10 @@ it out of the other one DELAY +- JITTER milliseconds later, dropping a FRACTION
 of frames at random (both directions, independently). Frames keep their order
 per direction (a delivery time never precedes the previous frame's), as on one
 physical path; netem's default jitter reorders instead. Each direction queues
-at most 20000 frames; past that a frame is dropped, like a full router buffer.
+at most 20000 frames, and a frame that arrived (by the kernel's receive time)
+more than MAX_WAIT (1 s) before it could be queued is dropped: a router's
+buffer holds a bounded time of traffic, and a flood faster than this process
+forwards would otherwise drain for many seconds after its tool stopped.
 Runs as root, in the namespace holding both interfaces, until SIGTERM/SIGINT
 or --duration seconds; then prints its counts to stderr.
 
@@ -24,6 +27,7 @@ import random
 import select
 import signal
 import socket
+import struct
 import sys
 import time
 
@@ -31,6 +35,8 @@ ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 MAX_QUEUE = 20000
 MAX_FRAME = 65536
+MAX_WAIT = 1.0  # seconds a frame may wait in the socket before it is queued
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 
 
 def open_port(ifname):
@@ -38,6 +44,7 @@ def open_port(ifname):
     s.bind((ifname, ETH_P_ALL))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)  # each frame's receive time, CLOCK_REALTIME
     s.setblocking(False)
     return s
 
@@ -60,7 +67,7 @@ def main():
     # queues[i]: frames read on ports[i], waiting to leave by the other port.
     queues = [collections.deque(), collections.deque()]
     last_due = [0.0, 0.0]
-    counts = {"forwarded": 0, "lost": 0, "overflow": 0, "send_errors": 0}
+    counts = {"forwarded": 0, "lost": 0, "overflow": 0, "stale": 0, "send_errors": 0}
     stop = [False]
 
     def on_signal(signum, frame):
@@ -102,16 +109,22 @@ def main():
         except InterruptedError:
             continue
         now = time.monotonic()
+        oldest = time.time() - MAX_WAIT  # receive times before this are stale
         for fd, _ in events:
             i = fd_index[fd]
             s = ports[i]
             for _ in range(256):  # drain a batch, then serve the other side
                 try:
-                    frame, addr = s.recvfrom(MAX_FRAME)
+                    frame, anc, _, addr = s.recvmsg(MAX_FRAME, 64)
                 except BlockingIOError:
                     break
                 if addr[2] == PACKET_OUTGOING:
                     continue  # our own send on this port, seen by its socket
+                if anc and anc[0][1] == SO_TIMESTAMPNS:  # SCM_TIMESTAMPNS: struct timespec
+                    sec, nsec = struct.unpack("qq", anc[0][2][:16])
+                    if sec + nsec * 1e-9 < oldest:
+                        counts["stale"] += 1
+                        continue
                 if opts.loss and rng.random() < opts.loss:
                     counts["lost"] += 1
                     continue
