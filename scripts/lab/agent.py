@@ -1436,26 +1436,39 @@ def attack(kind, seconds):
             run(["hping3", "-q", "-S", "-p", "80", "--rand-source", *rate, victim4], span + 3)
             label_if_ran(t0, time.time(), "*", victim4, 80, "tcp", "dos")
         elif variant in ("udp", "udp_spoofed"):
-            port = RNG.choice([9999, 5353, 53, 123])
-            size = RNG.choice([64, 256, 512, 1200])
+            # A flood in 1-3 parts (one at full speed), each with its own port
+            # (or ports upwards), datagram size and, unspoofed, tool: a model
+            # must not take one port's flood for the port's own traffic.
+            # Each part is an episode of its own in lab.json.
             spoof = variant == "udp_spoofed"
-            many = RNG.choice(P["udp_dports"]) == "many"
-            tool = "hping3" if spoof else RNG.choice(P["udp_flood_tool"])
-            dport = "*" if many else port
-            if tool == "sockets":
-                # A new socket, so a new source port, for every datagram (over
-                # IPv4 or IPv6): the shape of many UDP flooders.
-                target = host("victim", fam)
-                src = me(fam)
-                socket_flood(target, port, many, size, pps, span)
-            else:
-                src, target = atk4, victim4
-                run(["hping3", "-q", "--udp", *sport, "-p", f"++{port}" if many else str(port), "-d", str(size),
-                     *rate, *(["--rand-source"] if spoof else []), target], span + 3)
-            label_if_ran(t0, time.time(), "*" if spoof else src, target, dport, "udp", "dos")
-            if not spoof:
-                label_if_ran(t0, time.time(), target, src, "*", "icmp", "dos")
-            variant = f"{variant}_{tool}_{'many' if many else 'one'}"
+            parts = 1 if pps == 0 else RNG.randint(1, 3)
+            for k in range(parts):
+                t1, before = time.time(), STARTED[0]
+                pspan = max(2.0, (span - (t1 - t0)) / (parts - k))
+                prate = rate if pps == 0 else ["-i", f"u{int(1e6 / pps)}", "-c", str(int(pps * pspan))]
+                port = RNG.choice([9999, 5353, 53, 123, 443, 161, 1900, 27015])
+                size = RNG.choice([64, 256, 512, 1200])
+                many = RNG.choice(P["udp_dports"]) == "many"
+                tool = "hping3" if spoof else RNG.choice(P["udp_flood_tool"])
+                dport = "*" if many else port
+                if tool == "sockets":
+                    # A new socket, so a new source port, for every datagram (over
+                    # IPv4 or IPv6): the shape of many UDP flooders.
+                    target = host("victim", fam)
+                    src = me(fam)
+                    socket_flood(target, port, many, size, pps, pspan)
+                else:
+                    src, target = atk4, victim4
+                    run(["hping3", "-q", "--udp", *sport, "-p", f"++{port}" if many else str(port), "-d",
+                         str(size), *prate, *(["--rand-source"] if spoof else []), target], pspan + 3)
+                label_if_ran(t1, time.time(), "*" if spoof else src, target, dport, "udp", "dos", since=before)
+                if not spoof:
+                    label_if_ran(t1, time.time(), target, src, "*", "icmp", "dos", since=before)
+                if STARTED[0] > before:
+                    log(f"episode {kind} {variant}_{tool}_{'many' if many else 'one'} {t1:.3f} {time.time():.3f}")
+                if left() < 3:
+                    break
+            variant = None  # logged per part
         else:
             # An HTTP flood in 2-4 parts, over both IP versions (the first
             # drawn), each part with its own target, URL (pages, API answers,
@@ -1513,7 +1526,9 @@ def attack(kind, seconds):
         run(cmd, seconds + 5)
         label_if_ran(t0, time.time(), atk, target, 80, "tcp", "slowdos")
     # One line per episode that ran, for lab.json's "episodes" (the run reads it).
-    if STARTED[0] > started:
+    if variant is None:
+        pass
+    elif STARTED[0] > started:
         log(f"episode {kind} {variant} {t0:.3f} {time.time():.3f}")
     else:
         log(f"{kind}/{variant}: cut off before its tool started")
