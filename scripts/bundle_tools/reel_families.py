@@ -150,14 +150,14 @@ def cmd_summary(opts):
     if not result:
         sys.exit("summary: give --flows FAMILY=FILE or --metrics FAMILY=FILE")
     print(f"{'held out':14s} {'f1':>6s} {'prec':>6s} {'recall':>6s} {'support':>8s} {'gated':>6s} "
-          f"{'non-reel':>9s} {'called reel':>11s} {'share':>7s}")
+          f"{'non-reel':>9s} {'called reel':>11s} {'share':>8s}")
     for fam in FAMILIES:
         if fam not in result:
             continue
         r = result[fam]
         gated = "-" if r["gated"] is None else str(r["gated"])
         print(f"{fam:14s} {r['f1']:6.3f} {r['precision']:6.3f} {r['recall']:6.3f} {r['support']:8d} {gated:>6s} "
-              f"{r['non_reel']:9d} {r['non_reel_called_reel']:11d} {r['non_reel_called_reel_share']:7.4f}")
+              f"{r['non_reel']:9d} {r['non_reel_called_reel']:11d} {100 * r['non_reel_called_reel_share']:7.3f}%")
         if r.get("other_family_reels"):
             print(f"  warning: {r['other_family_reels']} reel flows of other families in {r['source']}")
     if opts.json:
