@@ -80,6 +80,7 @@ struct EvalOptions {
   std::string baseline_models;            // naive-feature bundles; empty: none
   std::string report;                     // directory for metrics.json and report.html
   std::string flows;                      // per-flow CSV; empty: none
+  std::vector<std::string> excludes;      // labels files of flows to leave out
   std::optional<unsigned> workers;        // 2
   std::string config;
 };

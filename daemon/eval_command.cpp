@@ -54,10 +54,15 @@ struct Pass {
   std::unordered_map<std::string, std::uint64_t> alerting;
   std::uint64_t packets = 0;
   std::uint64_t snapshots = 0;
+  std::uint64_t excluded = 0;  // flows left out by --exclude
   double wall_seconds = 0;
 };
 
+/// Flows that `exclude` matches are dropped (Pass::excluded counts them) before
+/// anything is computed from the outcomes: they are in no figure, no sample and
+/// no rate baseline. Packets and snapshots still count the whole capture.
 Pass replayScored(const std::string& pcap, const labels::LabelSet& labels,
+                  const labels::FlowExclusion& exclude,
                   const std::shared_ptr<inference::ModelSet>& models,
                   const pipeline::RxConfig& rx_cfg, const inference::PoolConfig& pool_cfg) {
   std::unique_ptr<capture::PacketSource> source;
@@ -68,11 +73,8 @@ Pass replayScored(const std::string& pcap, const labels::LabelSet& labels,
   }
   inference::ModelRegistry registry;
   registry.publish(models);
-  evaluation::OutcomeCollector collector(
-      [&labels](const features::FlowRecord& r) {
-        return std::string(labels::categoryName(labels.classify(r)));
-      },
-      pool_cfg.scoring, kShapSamplesPerCategory);
+  evaluation::OutcomeCollector collector(evaluation::labelsClassifier(labels, exclude),
+                                         pool_cfg.scoring, kShapSamplesPerCategory);
   inference::InferencePool pool(pool_cfg, registry, collector);
   pipeline::RxLoop rx(rx_cfg, *source, pool);
   const auto t0 = std::chrono::steady_clock::now();
@@ -91,6 +93,7 @@ Pass replayScored(const std::string& pcap, const labels::LabelSet& labels,
   pass.outcomes = std::move(collector.outcomes());
   pass.samples = std::move(collector.samples());
   pass.alerting = collector.alertingSnapshots();
+  pass.excluded = evaluation::dropExcluded(pass.outcomes, pass.samples);
   return pass;
 }
 
@@ -170,6 +173,12 @@ int evaluate(const EvalOptions& opts) {
       throw EvalError(e.what());
     }
   }
+  labels::FlowExclusion exclude;
+  try {
+    exclude = labels::FlowExclusion::load(opts.excludes);
+  } catch (const labels::LabelError& e) {
+    throw EvalError(std::string("--exclude ") + e.what());
+  }
   std::error_code ec;
   fs::create_directories(opts.report, ec);
   if (ec || !fs::is_directory(opts.report))
@@ -209,8 +218,9 @@ int evaluate(const EvalOptions& opts) {
   std::vector<FlowOutcome> naive_flows;
   for (std::size_t i = 0; i < opts.pcaps.size(); ++i) {
     spdlog::info("eval: replaying {} with {}", opts.pcaps[i], models_dir);
-    Pass pass = replayScored(opts.pcaps[i], label_sets[i], models, rx_cfg, pool_cfg);
+    Pass pass = replayScored(opts.pcaps[i], label_sets[i], exclude, models, rx_cfg, pool_cfg);
     report.packets += pass.packets;
+    report.excluded_flows += pass.excluded;
     report.snapshots += pass.snapshots;
     report.wall_seconds += pass.wall_seconds;
     // Host rates are per capture: hosts and clocks of two captures do not mix.
@@ -220,7 +230,7 @@ int evaluate(const EvalOptions& opts) {
     if (naive) {
       spdlog::info("eval: replaying {} with the baseline models {}", opts.pcaps[i],
                    opts.baseline_models);
-      Pass base = replayScored(opts.pcaps[i], label_sets[i], naive, rx_cfg, pool_cfg);
+      Pass base = replayScored(opts.pcaps[i], label_sets[i], exclude, naive, rx_cfg, pool_cfg);
       if (base.outcomes.size() != pass.outcomes.size()) {
         throw EvalError(opts.pcaps[i] + ": the baseline replay saw " +
                         std::to_string(base.outcomes.size()) + " flows, the first " +
@@ -245,6 +255,7 @@ int evaluate(const EvalOptions& opts) {
   // The figures.
   report.captures = opts.pcaps;
   report.label_files = opts.labels;
+  report.exclude_files = opts.excludes;
   report.generated_utc = utcNow();
   report.flows = flows.size();
   if (flows.empty()) spdlog::warn("eval: the captures hold no flow; every figure is empty");
@@ -361,6 +372,10 @@ void addEvalCommand(CLI::App& app, EvalOptions& opts) {
       ->required();
   cmd->add_option("--flows", opts.flows,
                   "Write one CSV row per flow (truth and each head's verdict) to FILE");
+  cmd->add_option("--exclude", opts.excludes,
+                  "Labels file (start,end,src,dst,dport,proto,category) whose rows name flows "
+                  "to leave out of every figure; repeatable")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--workers", opts.workers, "Inference worker threads (default 2)")
       ->check(CLI::Range(1u, 64u));
   cmd->add_option("-c,--config", opts.config,

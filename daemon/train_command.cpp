@@ -36,6 +36,10 @@ void addTrainCommand(CLI::App& app, TrainOptions& opts) {
                   "At most this many flows of each category from each input, a seeded sample "
                   "(0: all)")
       ->capture_default_str();
+  cmd->add_option("--exclude", opts.excludes,
+                  "Labels file (start,end,src,dst,dport,proto,category) whose rows name flows "
+                  "to leave out, every snapshot; repeatable")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--label-column", opts.label_column,
                   "The flow CSV's label column: benign, reel, scan, dos, bruteforce or slowdos "
                   "per row")

@@ -88,6 +88,21 @@ void OutcomeCollector::onScored(inference::ScoredRecord&& s) {
   open_.erase(r.flow_id);
 }
 
+OutcomeCollector::Classifier labelsClassifier(const labels::LabelSet& truth,
+                                              const labels::FlowExclusion& exclude) {
+  return [&truth, &exclude](const features::FlowRecord& r) {
+    if (exclude.matches(r)) return std::string(kExcludedCategory);
+    return std::string(labels::categoryName(truth.classify(r)));
+  };
+}
+
+std::size_t dropExcluded(std::vector<FlowOutcome>& flows, std::vector<FeatureSample>& samples) {
+  const std::size_t before = flows.size();
+  std::erase_if(flows, [](const FlowOutcome& f) { return f.category == kExcludedCategory; });
+  std::erase_if(samples, [](const FeatureSample& s) { return s.category == kExcludedCategory; });
+  return before - flows.size();
+}
+
 std::vector<FeatureSample>& OutcomeCollector::samples() noexcept {
   if (samples_.empty()) {
     // Categories in name order, so the sample is the same run after run.

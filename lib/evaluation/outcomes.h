@@ -16,12 +16,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "features/flow_record.h"
 #include "inference/model_set.h"
 #include "inference/pool.h"
+#include "labels/labels.h"
 
 namespace edgesense::evaluation {
 
@@ -104,6 +106,20 @@ class OutcomeCollector final : public inference::ScoredSink {
   std::shared_ptr<const inference::ModelSet> models_;
   std::uint64_t snapshots_ = 0;
 };
+
+/// The category a Classifier gives a flow to leave out of the figures (`eval
+/// --exclude`): never a label category; dropExcluded() removes its flows.
+inline constexpr std::string_view kExcludedCategory = "excluded";
+
+/// The ground truth of a labels file, with the flows `exclude` matches (their
+/// final record, labels::FlowExclusion) as kExcludedCategory. Both must
+/// outlive the classifier.
+OutcomeCollector::Classifier labelsClassifier(const labels::LabelSet& truth,
+                                              const labels::FlowExclusion& exclude);
+
+/// Removes the outcomes and feature samples of kExcludedCategory; returns the
+/// number of flows removed. The order of the others is kept.
+std::size_t dropExcluded(std::vector<FlowOutcome>& flows, std::vector<FeatureSample>& samples);
 
 /// Whether the reel head's gate lets `record` through (the rule of
 /// inference::scoreBatch).

@@ -53,6 +53,8 @@ Json reelJson(const BinaryMetrics& r) {
           {"average_precision", number(r.average_precision)},
           {"support", r.prf.support},
           {"flows", r.positives + r.negatives},
+          {"true_positives", r.true_positives},
+          {"false_positives", r.false_positives},
           {"scored", r.scored}};
 }
 
@@ -122,6 +124,8 @@ std::string metricsJson(const Report& r) {
   j["snapshots"] = r.snapshots;
   j["wall_seconds"] = r.wall_seconds;
   j["flows_by_category"] = r.flows_by_category;
+  j["excluded_flows"] = r.excluded_flows;
+  j["excludes"] = r.exclude_files;
   Json baselines = Json::object();
   for (const BaselineResult& b : r.baselines) {
     baselines[b.key] = {
@@ -148,7 +152,12 @@ std::string textSummary(const Report& r) {
   std::string out;
   out += "edgesense eval: " + std::to_string(r.flows) + " flows, " + std::to_string(r.packets) +
          " packets, " + fmt(r.wall_seconds, 2) + " s, " + fmt(r.packets_per_second, 0) +
-         " packets/s\n\n";
+         " packets/s\n";
+  if (!r.exclude_files.empty()) {
+    out += "excluded: " + std::to_string(r.excluded_flows) + " flows matching " +
+           std::to_string(r.exclude_files.size()) + " --exclude file(s), in no figure\n";
+  }
+  out += "\n";
   out += "attack head (a flow's class: its first alerting snapshot's, else benign)\n";
   out += pad("class", 12, false) + pad("precision", 10) + pad("recall", 10) + pad("f1", 10) +
          pad("support", 10) + "\n";

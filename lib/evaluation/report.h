@@ -68,6 +68,8 @@ struct Report {
   double wall_seconds = 0;
   double packets_per_second = 0;
   std::map<std::string, std::uint64_t> flows_by_category;
+  std::vector<std::string> exclude_files;  // `--exclude`: labels files of flows left out
+  std::uint64_t excluded_flows = 0;        // flows they matched, in no figure
   std::string generated_utc;
 
   AttackMetrics attack;

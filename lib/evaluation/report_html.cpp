@@ -606,6 +606,10 @@ std::string reportHtml(const Report& r) {
   for (const auto& [cat, n] : r.flows_by_category) {
     mix += (mix.empty() ? "" : ", ") + cat + " " + thousands(static_cast<double>(n));
   }
+  if (!r.exclude_files.empty()) {
+    mix += (mix.empty() ? "" : "; ") + thousands(static_cast<double>(r.excluded_flows)) +
+           " excluded (--exclude), in no figure";
+  }
   h += card(thousands(static_cast<double>(r.flows)), "flows", mix);
   h += "</div>";
 

@@ -240,6 +240,36 @@ Category LabelSet::classify(const features::FlowRecord& r) const noexcept {
   return classify(r.src, r.dst, r.dst_port, r.proto, first_s, last_s);
 }
 
+FlowExclusion FlowExclusion::load(const std::vector<std::string>& paths) {
+  std::vector<LabelSet> sets;
+  sets.reserve(paths.size());
+  for (const std::string& p : paths) sets.push_back(LabelSet::load(p));
+  return FlowExclusion(std::move(sets));
+}
+
+bool FlowExclusion::matches(const decode::IpAddress& src, const decode::IpAddress& dst,
+                            std::uint16_t dport, std::uint8_t proto, double first_s,
+                            double last_s) const noexcept {
+  for (const LabelSet& s : sets_) {
+    if (s.match(src, dst, dport, proto, first_s, last_s)) return true;
+  }
+  return false;
+}
+
+bool FlowExclusion::matches(const features::FlowRecord& r) const noexcept {
+  // The conversion of LabelSet::classify(record), so a flow is left out
+  // exactly when a labels file with the same rows would label it.
+  const double first_s = static_cast<double>(r.start_us) * 1e-6;
+  const double last_s = static_cast<double>(r.end_us) * 1e-6;
+  return matches(r.src, r.dst, r.dst_port, r.proto, first_s, last_s);
+}
+
+std::vector<std::string> FlowExclusion::files() const {
+  std::vector<std::string> out;
+  for (const LabelSet& s : sets_) out.push_back(s.source());
+  return out;
+}
+
 bool splitCsv(std::string_view line, std::vector<std::string>& out) {
   out.clear();
   std::size_t i = 0;

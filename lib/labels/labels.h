@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "decode/packet.h"
@@ -107,6 +108,34 @@ class LabelSet {
  private:
   std::vector<LabelRule> rules_;
   std::string source_;
+};
+
+/// Flows to leave out of training or evaluation (`train --exclude FILE`,
+/// `eval --exclude FILE`): the rows of labels files, matched as LabelSet
+/// matches them; the category column is read (it must be valid) but not used.
+/// A flow is left out, every snapshot of it, when its final record matches a
+/// row of any file: an interim snapshot's [first, last] lies inside the final
+/// record's, so a snapshot matching means the final record does. An empty
+/// exclusion leaves every flow in. Immutable once loaded, like LabelSet.
+class FlowExclusion {
+ public:
+  /// Reads each file with LabelSet::load (LabelError "FILE:LINE: reason").
+  static FlowExclusion load(const std::vector<std::string>& paths);
+  /// The same from already parsed sets.
+  FlowExclusion() = default;
+  explicit FlowExclusion(std::vector<LabelSet> sets) : sets_(std::move(sets)) {}
+
+  bool empty() const noexcept { return sets_.empty(); }
+  /// A flow record (the final one, or an interim snapshot), its times as
+  /// LabelSet::classify(record) converts them.
+  bool matches(const features::FlowRecord& record) const noexcept;
+  bool matches(const decode::IpAddress& src, const decode::IpAddress& dst, std::uint16_t dport,
+               std::uint8_t proto, double first_s, double last_s) const noexcept;
+  /// The files, in the order given.
+  std::vector<std::string> files() const;
+
+ private:
+  std::vector<LabelSet> sets_;
 };
 
 // ---- how a category becomes each head's class (one place) ----

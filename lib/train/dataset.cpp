@@ -146,7 +146,8 @@ namespace {
 
 /// Every flow record of `pcap` as rows, labelled by `set` (empty: benign).
 void addCaptureRows(Dataset& d, const std::string& pcap, const labels::LabelSet& set,
-                    SourceInfo info, const pipeline::RxConfig& cfg) {
+                    SourceInfo info, const pipeline::RxConfig& cfg,
+                    const labels::FlowExclusion& exclude) {
   std::unique_ptr<capture::PacketSource> source;
   try {
     source = capture::openFiles({pcap});
@@ -159,8 +160,21 @@ void addCaptureRows(Dataset& d, const std::string& pcap, const labels::LabelSet&
     rx->run(std::stop_token{});
   }
   const auto file = static_cast<std::uint32_t>(d.sources.size());
+  // A flow is left out whole when any of its records matches: the final
+  // record's window holds every interim one's, so this is the final record's
+  // match, as `eval --exclude` decides it.
+  std::unordered_map<std::uint64_t, bool> excluded;
+  if (!exclude.empty()) {
+    for (const features::FlowRecord& r : sink.records) {
+      if (exclude.matches(r)) excluded.emplace(r.flow_id, true);
+    }
+  }
   std::unordered_map<std::uint64_t, std::uint64_t> group_of;
   for (const features::FlowRecord& r : sink.records) {
+    if (!excluded.empty() && excluded.count(r.flow_id)) {
+      ++info.skipped["excluded"];
+      continue;
+    }
     d.rows.push_back(r.features);
     d.category.push_back(set.classify(r));
     auto [it, fresh] = group_of.try_emplace(r.flow_id, d.next_group);
@@ -169,15 +183,17 @@ void addCaptureRows(Dataset& d, const std::string& pcap, const labels::LabelSet&
     d.file.push_back(file);
     d.proto.push_back(r.proto);
   }
+  // rows and flows count what was read, as for the per-class cap.
   info.rows = sink.records.size();
-  info.flows = group_of.size();
+  info.flows = group_of.size() + excluded.size();
+  info.excluded_flows = excluded.size();
   d.sources.push_back(std::move(info));
 }
 
 }  // namespace
 
 void addCapture(Dataset& d, const std::string& pcap, const std::string& labels_file,
-                const pipeline::RxConfig& cfg) {
+                const pipeline::RxConfig& cfg, const labels::FlowExclusion& exclude) {
   labels::LabelSet set;
   try {
     set = labels::LabelSet::load(labels_file);
@@ -187,14 +203,14 @@ void addCapture(Dataset& d, const std::string& pcap, const std::string& labels_f
   SourceInfo info = describe("pcap", pcap);
   info.labels_path = labels_file;
   info.labels_sha256 = model::sha256File(labels_file);
-  addCaptureRows(d, pcap, set, std::move(info), cfg);
+  addCaptureRows(d, pcap, set, std::move(info), cfg, exclude);
 }
 
 void addBenignCapture(Dataset& d, const std::string& pcap, const pipeline::RxConfig& cfg,
-                      double weight) {
+                      double weight, const labels::FlowExclusion& exclude) {
   SourceInfo info = describe("benign-pcap", pcap);
   info.weight = weight;
-  addCaptureRows(d, pcap, labels::LabelSet{}, std::move(info), cfg);
+  addCaptureRows(d, pcap, labels::LabelSet{}, std::move(info), cfg, exclude);
 }
 
 // ---- replay's flow CSV ----

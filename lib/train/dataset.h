@@ -45,8 +45,11 @@ struct SourceInfo {
   /// Each row's weight in training, beside its class weight (a benign
   /// capture of real traffic may count more than a lab row; 1 otherwise).
   double weight = 1;
-  /// Rows left out, by reason (CICFlowMeter labels with no category here).
+  /// Rows left out, by reason (CICFlowMeter labels with no category here,
+  /// `over_max_flows`, `excluded`).
   std::map<std::string, std::size_t> skipped;
+  /// Flows left out by --exclude (their rows are skipped["excluded"]).
+  std::size_t excluded_flows = 0;
 };
 
 struct Dataset {
@@ -77,15 +80,20 @@ struct ReelGate {
 ReelGate reelGate();
 
 /// A capture (pcap/pcapng) and its labels file: every flow record the
-/// pipeline emits (interim snapshots and final records), labelled.
+/// pipeline emits (interim snapshots and final records), labelled. A flow
+/// that `exclude` matches (labels::FlowExclusion: its final record matches a
+/// row) is left out, every snapshot of it; its rows are counted in the
+/// source's `skipped["excluded"]` and its flows in `excluded_flows`.
 void addCapture(Dataset& d, const std::string& pcap, const std::string& labels_file,
-                const pipeline::RxConfig& cfg);
+                const pipeline::RxConfig& cfg,
+                const labels::FlowExclusion& exclude = labels::FlowExclusion());
 
 /// A capture of real traffic known to hold no attack and no reel (such as
 /// application captures recorded on real networks): every flow benign, each
-/// row weighing `weight` in training.
+/// row weighing `weight` in training; `exclude` as for addCapture.
 void addBenignCapture(Dataset& d, const std::string& pcap, const pipeline::RxConfig& cfg,
-                      double weight);
+                      double weight,
+                      const labels::FlowExclusion& exclude = labels::FlowExclusion());
 
 /// Keeps at most `max_flows` flows of each category from each input file: a
 /// seeded sample of the flows (every row of a kept flow stays, every row of

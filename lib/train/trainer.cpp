@@ -652,9 +652,18 @@ HeadOutcome trainAnomaly(const Run& run) {
 
 // ---- the run ----
 
-std::string inputsJson(const Dataset& d) {
+/// The inputs, then each --exclude file (kind "exclude", its path and digest:
+/// it shaped the data as much as an input).
+std::string inputsJson(const Dataset& d, const std::vector<std::string>& excludes) {
   return jsonOf([&](output::JsonWriter& j) {
     j.beginArray();
+    for (const std::string& e : excludes) {
+      j.beginObject();
+      j.field("kind", "exclude");
+      j.field("path", e);
+      j.field("sha256", model::sha256File(e));
+      j.endObject();
+    }
     for (const SourceInfo& s : d.sources) {
       j.beginObject();
       j.field("kind", s.kind);
@@ -668,6 +677,7 @@ std::string inputsJson(const Dataset& d) {
       j.field("rows", s.rows);
       j.field("flows", s.flows);
       if (s.weight != 1) j.field("weight", s.weight);
+      if (s.excluded_flows) j.field("excluded_flows", s.excluded_flows);
       if (!s.skipped.empty()) {
         j.key("skipped").beginObject();
         for (const auto& [why, n] : s.skipped) j.field(why, n);
@@ -761,6 +771,26 @@ void trainModels(const TrainOptions& opts) {
   }
   // A bad grid file is found before minutes of reading.
   if (!opts.grid.empty()) (void)loadGrid(opts.grid);
+  // So is a bad exclude file.
+  labels::FlowExclusion exclude;
+  if (!opts.excludes.empty()) {
+    if (!opts.csvs.empty() || !opts.cicflowmeter.empty()) {
+      throw TrainError(
+          "--exclude matches the flows of --pcap and --benign-pcap inputs only; a --csv or "
+          "--cicflowmeter input would keep every row");
+    }
+    try {
+      exclude = labels::FlowExclusion::load(opts.excludes);
+    } catch (const labels::LabelError& e) {
+      throw TrainError(std::string("--exclude ") + e.what());
+    }
+  }
+  const auto sayExcluded = [&](const SourceInfo& s) {
+    if (s.excluded_flows) {
+      say("  left out {} flows ({} rows) matching --exclude", s.excluded_flows,
+          s.skipped.at("excluded"));
+    }
+  };
 
   pipeline::RxConfig rx_cfg;
   if (!opts.config.empty()) {
@@ -784,9 +814,10 @@ void trainModels(const TrainOptions& opts) {
     const auto t_files = Clock::now();
     std::size_t rows = 0, flows = 0;
     for (const std::string& f : opts.benign_pcaps) {
-      addBenignCapture(run.data, f, rx_cfg, opts.benign_weight);
+      addBenignCapture(run.data, f, rx_cfg, opts.benign_weight, exclude);
       rows += run.data.sources.back().rows;
       flows += run.data.sources.back().flows;
+      sayExcluded(run.data.sources.back());
     }
     say("read {} benign capture(s): {} rows ({} flows), each row weighing {}, in {:.2f} s",
         opts.benign_pcaps.size(), rows, flows, opts.benign_weight, secondsSince(t_files));
@@ -794,9 +825,10 @@ void trainModels(const TrainOptions& opts) {
   for (std::size_t i = 0; i < opts.pcaps.size(); ++i) {
     say("reading {} with {}", opts.pcaps[i], opts.labels[i]);
     const auto t_file = Clock::now();
-    addCapture(run.data, opts.pcaps[i], opts.labels[i], rx_cfg);
+    addCapture(run.data, opts.pcaps[i], opts.labels[i], rx_cfg, exclude);
     say("  {} rows ({} flows) in {:.2f} s", run.data.sources.back().rows,
         run.data.sources.back().flows, secondsSince(t_file));
+    sayExcluded(run.data.sources.back());
   }
   for (const std::string& f : opts.csvs) {
     say("reading {}", f);
@@ -815,7 +847,7 @@ void trainModels(const TrainOptions& opts) {
         opts.max_flows_per_class);
   }
   run.read_seconds = secondsSince(t0);
-  run.data_json = inputsJson(run.data);
+  run.data_json = inputsJson(run.data, opts.excludes);
   const auto counts = run.data.counts();
   std::string by_category;
   for (std::size_t c = 0; c < counts.size(); ++c) {

@@ -31,6 +31,7 @@ struct TrainOptions {
   std::vector<std::string> benign_pcaps;  // real captures whose every flow is benign
   double benign_weight = 1;               // each of their rows' weight in training
   std::size_t max_flows_per_class = 0;    // per input file and category; 0: all
+  std::vector<std::string> excludes;      // labels files: flows matching a row are left out
   std::string label_column = "category";  // what label_flows.py adds
   std::string head;                       // reel, attack, anomaly or all
   bool split_by_file = false;

@@ -243,6 +243,52 @@ TEST(LabelSet, LoadReadsAFileAndNamesAMissingOne) {
   fs::remove_all(dir);
 }
 
+TEST(FlowExclusion, AnyRowOfAnyFileWhateverItsCategory) {
+  const std::string h(kHeader);
+  // A reel flow's row in one file and a scan row in another: a flow is left
+  // out when it matches either, the categories play no part.
+  const FlowExclusion ex({LabelSet::parse(h + "100,200,10.0.0.1,10.0.0.2,443,tcp,reel\n", "a.csv"),
+                          LabelSet::parse(h + "300,400,*,2001:db8::/64,*,udp,scan\n", "b.csv")});
+  EXPECT_FALSE(ex.empty());
+  EXPECT_EQ(ex.files(), (std::vector<std::string>{"a.csv", "b.csv"}));
+  EXPECT_TRUE(ex.matches(ip("10.0.0.1"), ip("10.0.0.2"), 443, kTcp, 150, 250));
+  EXPECT_FALSE(ex.matches(ip("10.0.0.1"), ip("10.0.0.2"), 443, kUdp, 150, 250));  // proto
+  EXPECT_FALSE(ex.matches(ip("10.0.0.2"), ip("10.0.0.1"), 443, kTcp, 150, 250));  // direction
+  EXPECT_FALSE(ex.matches(ip("10.0.0.1"), ip("10.0.0.2"), 443, kTcp, 201, 250));  // window
+  EXPECT_TRUE(ex.matches(ip("10.9.9.9"), ip("2001:db8::11"), 443, kUdp, 250, 300));
+  EXPECT_FALSE(ex.matches(ip("10.9.9.9"), ip("2001:db8:1::11"), 443, kUdp, 250, 300));
+  EXPECT_FALSE(FlowExclusion().matches(ip("10.0.0.1"), ip("10.0.0.2"), 443, kTcp, 150, 250));
+
+  // A record: its times in µs, as classify(record) converts them.
+  features::FlowRecord r;
+  r.src = ip("10.0.0.1");
+  r.dst = ip("10.0.0.2");
+  r.dst_port = 443;
+  r.proto = kTcp;
+  r.start_us = 199'000'000;
+  r.end_us = 260'000'000;
+  EXPECT_TRUE(ex.matches(r));
+  r.start_us = 200'000'001;
+  EXPECT_FALSE(ex.matches(r));
+}
+
+TEST(FlowExclusion, LoadNamesTheBadFileAndLine) {
+  const fs::path dir = fs::temp_directory_path() / ("labels_ex_test_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const fs::path good = dir / "good.csv", bad = dir / "bad.csv";
+  std::ofstream(good) << kHeader << "1,2,*,*,*,tcp,reel\n";
+  std::ofstream(bad) << kHeader << "1,2,*,*,*,tcp,reel\n1,2,*,*,443,quic,reel\n";
+  EXPECT_EQ(FlowExclusion::load({good.string()}).files(),
+            (std::vector<std::string>{good.string()}));
+  try {
+    FlowExclusion::load({good.string(), bad.string()});
+    ADD_FAILURE() << "no error";
+  } catch (const LabelError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(bad.string() + ":3: proto \"quic\"", 0), 0u) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
 // ---- agreement with label_flows.py ----
 
 struct Collect final : features::RecordSink {

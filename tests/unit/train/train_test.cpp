@@ -22,9 +22,11 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include "capture/packet_source.h"
 #include "labelled_capture.h"
 #include "labels/labels.h"
+
 #include "model/bundle.h"
 #include "model/bundle_writer.h"
 #include "train/dataset.h"
@@ -535,6 +537,64 @@ TEST(Dataset, BenignCaptureIsEveryFlowBenignAndCarriesItsWeightIntoTraining) {
   EXPECT_LT(heavy, tr.size());
 }
 
+/// The rows of a labels file whose category is `category`, under its header:
+/// an exclude file of those flows.
+fs::path rowsOf(const fs::path& labels, const std::string& category, const fs::path& out) {
+  std::ifstream in(labels);
+  std::ofstream o(out);
+  std::string line;
+  std::getline(in, line);
+  o << line << "\n";
+  while (std::getline(in, line)) {
+    if (line.ends_with("," + category)) o << line << "\n";
+  }
+  return out;
+}
+
+TEST(Dataset, ExcludeLeavesOutEveryRowOfTheMatchingFlowsAndCountsThem) {
+  const Captured& c = captured();
+  TempDir tmp;
+  const fs::path ex = rowsOf(c.labels, "reel", tmp.path() / "reels.csv");
+  Dataset d;
+  addCapture(d, c.pcap.string(), c.labels.string(), pipeline::RxConfig{},
+             labels::FlowExclusion::load({ex.string()}));
+  // What should go: every row of a flow with a reel row, interim snapshots
+  // labelled benign (before the session's row began) included.
+  std::set<std::uint64_t> reel_flows;
+  for (std::size_t i = 0; i < c.data.size(); ++i) {
+    if (c.data.category[i] == Category::kReel) reel_flows.insert(c.data.group[i]);
+  }
+  std::array<std::size_t, labels::kCategoryCount> left{};
+  std::size_t gone = 0;
+  for (std::size_t i = 0; i < c.data.size(); ++i) {
+    if (reel_flows.count(c.data.group[i])) {
+      ++gone;
+    } else {
+      ++left[static_cast<std::size_t>(c.data.category[i])];
+    }
+  }
+  ASSERT_GT(reel_flows.size(), 2u);
+  ASSERT_EQ(d.sources.size(), 1u);
+  EXPECT_EQ(d.sources[0].excluded_flows, reel_flows.size());
+  EXPECT_EQ(d.sources[0].skipped.at("excluded"), gone);
+  EXPECT_EQ(d.sources[0].rows, c.data.size());  // as read, like over_max_flows
+  EXPECT_EQ(d.sources[0].flows, c.data.sources[0].flows);
+  EXPECT_EQ(d.size(), c.data.size() - gone);
+  EXPECT_EQ(d.counts(), left);
+  EXPECT_EQ(d.counts()[static_cast<std::size_t>(Category::kReel)], 0u);
+  EXPECT_GT(d.counts()[static_cast<std::size_t>(Category::kDos)], 0u);
+
+  // An exclude file whose rows match nothing changes nothing.
+  const fs::path none = tmp.path() / "none.csv";
+  std::ofstream(none) << "start,end,src,dst,dport,proto,category\n1,2,*,*,*,*,reel\n";
+  Dataset all;
+  addBenignCapture(all, c.pcap.string(), pipeline::RxConfig{}, 1,
+                   labels::FlowExclusion::load({none.string()}));
+  EXPECT_EQ(all.size(), c.data.size());
+  EXPECT_EQ(all.sources[0].excluded_flows, 0u);
+  EXPECT_EQ(all.sources[0].skipped.count("excluded"), 0u);
+}
+
 TEST(XgbHead, TrainBundleLoadSamePredictionsAsTrainerAndPythonXgboost) {
   const Captured& c = captured();
   const Split split = splitStratified(c.data, 1);
@@ -668,6 +728,88 @@ TEST(TrainCli, BadLabelsOrGridFileIsFileLineAndExit1) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find(grid.string() + ":2: eta -2 is out of range"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(tmp.path() / "m"));
+}
+
+TEST(TrainCli, BadExcludeFileIsFileLineAndExit1) {
+  const Captured& c = captured();
+  TempDir tmp;
+  const fs::path ex = tmp.path() / "ex.csv";
+  std::ofstream(ex) << "start,end,src,dst,dport,proto,category\n1,2,*,*,*,*,reel\n"
+                       "1,2,198.51.100.300,*,443,tcp,reel\n";
+  CommandResult r =
+      run(tmp, "--pcap " + c.pcap.string() + " --labels " + c.labels.string() + " --exclude " +
+                   ex.string() + " --head reel --out " + (tmp.path() / "m").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--exclude " + ex.string() + ":3: src"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp.path() / "m"));
+  // A flow CSV input has no exclusion: refused, not silently kept whole.
+  std::ofstream(ex) << "start,end,src,dst,dport,proto,category\n1,2,*,*,*,*,reel\n";
+  r = run(tmp, "--csv " + ex.string() + " --exclude " + ex.string() + " --head reel --out " +
+                   (tmp.path() / "m").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--exclude matches the flows of --pcap and --benign-pcap inputs only"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(TrainCli, ExcludeInTrainAndEvalCountsTheFlowsLeftOut) {
+  const Captured& c = captured();
+  TempDir tmp;
+  const fs::path grid = tmp.path() / "grid.yaml";
+  std::ofstream(grid) << "max_depth: [3]\neta: [0.5]\nnum_round: [10]\n";
+  const fs::path ex = rowsOf(c.labels, "scan", tmp.path() / "scans.csv");
+  const fs::path models = tmp.path() / "models";
+  const CommandResult r =
+      run(tmp, "--pcap " + c.pcap.string() + " --labels " + c.labels.string() + " --exclude " +
+                   ex.string() + " --head all --grid " + grid.string() +
+                   " --early-stopping 5 --trees 20 --out " + models.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::set<std::uint64_t> scan_flows;
+  std::size_t scan_rows = 0;
+  for (std::size_t i = 0; i < c.data.size(); ++i) {
+    if (c.data.category[i] == Category::kScan) scan_flows.insert(c.data.group[i]);
+  }
+  for (std::size_t i = 0; i < c.data.size(); ++i) scan_rows += scan_flows.count(c.data.group[i]);
+  ASSERT_GT(scan_flows.size(), 0u);
+  EXPECT_NE(r.err.find("left out " + std::to_string(scan_flows.size()) + " flows (" +
+                       std::to_string(scan_rows) + " rows) matching --exclude"),
+            std::string::npos)
+      << r.err;
+  const std::string training = model::Bundle::load(models / "attack")->trainingJson();
+  EXPECT_NE(training.find("\"excluded_flows\":" + std::to_string(scan_flows.size())),
+            std::string::npos)
+      << training;
+  EXPECT_NE(training.find("\"excluded\":" + std::to_string(scan_rows)), std::string::npos);
+  EXPECT_NE(training.find("\"kind\":\"exclude\""), std::string::npos);
+
+  // eval: the same flows left out of every figure, and counted.
+  const fs::path report = tmp.path() / "report";
+  const std::string cmd = std::string(EDGESENSE_BIN) + " eval --pcap " + c.pcap.string() +
+                          " --labels " + c.labels.string() + " --exclude " + ex.string() +
+                          " --models " + models.string() + " --report " + report.string() + " >" +
+                          (tmp.path() / "eval.txt").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << readText(tmp.path() / "eval.txt");
+  const auto metrics = nlohmann::json::parse(readText(report / "metrics.json"));
+  EXPECT_EQ(metrics["excluded_flows"], scan_flows.size());
+  EXPECT_EQ(metrics["flows"].get<std::size_t>() + scan_flows.size(), c.data.sources[0].flows);
+  EXPECT_FALSE(metrics["flows_by_category"].contains("scan")) << metrics["flows_by_category"];
+  EXPECT_EQ(metrics["attack"]["per_class"]["scan"]["support"], 0);
+  EXPECT_EQ(metrics["excludes"][0], ex.string());
+  EXPECT_NE(readText(tmp.path() / "eval.txt")
+                .find("excluded: " + std::to_string(scan_flows.size()) +
+                      " flows matching 1 --exclude file(s)"),
+            std::string::npos);
+  // A bad exclude file: FILE:LINE, exit 1, before any replay.
+  std::ofstream(ex) << "start,end,src,dst,dport,proto,category\n2,1,*,*,*,*,reel\n";
+  const std::string bad = std::string(EDGESENSE_BIN) + " eval --pcap " + c.pcap.string() +
+                          " --labels " + c.labels.string() + " --exclude " + ex.string() +
+                          " --models " + models.string() + " --report " + report.string() + " >" +
+                          (tmp.path() / "eval.txt").string() + " 2>&1";
+  const int rc = std::system(bad.c_str());
+  EXPECT_EQ(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, 1);
+  EXPECT_NE(readText(tmp.path() / "eval.txt").find("--exclude " + ex.string() + ":2: end 1"),
+            std::string::npos)
+      << readText(tmp.path() / "eval.txt");
 }
 
 TEST(TrainCli, AllHeadsIntoAModelsDirectoryWithALedger) {
