@@ -89,6 +89,8 @@ class TreeEnsemble {
   /// vector) on CPUs with AVX2. All give the same bits.
   enum class Kernel : std::uint8_t { kScalar, kAvx512, kAvx2 };
   static constexpr std::size_t kMaxSimdDepth = 5;
+  /// Steps from the root to the deepest leaf of any tree.
+  std::size_t maxDepth() const noexcept { return max_depth_; }
   /// The kernel margins() and predict() use on this CPU for this model.
   Kernel kernel() const noexcept;
   static const char* kernelName(Kernel k) noexcept;
