@@ -153,10 +153,19 @@ class TrafficLab(unittest.TestCase):
             for row in csv.DictReader(f):
                 if row["category"] not in variants:
                     continue
-                # Label rows are widened by 0.5 s before and 2 s after the tool.
-                start, end = float(row["start"]) + 0.5, float(row["end"]) - 2.0
-                self.assertTrue(any(e["kind"] == row["category"] and e["start"] <= start + 0.01
-                                    and end <= e["end"] + 0.01 for e in episodes), row)
+                # Label rows are widened by 0.5 s before and 2 s after the
+                # tool; an attacker's rows of its own address up to 10 s
+                # after, but a row reaching past the 2 s never into its next
+                # episode of another kind.
+                start, end = float(row["start"]) + 0.5, float(row["end"])
+                match = [e for e in episodes if e["kind"] == row["category"] and e["start"] <= start + 0.01
+                         and e["start"] <= end - 2.0 + 0.01 and end - 10.0 <= e["end"] + 0.01]
+                self.assertTrue(match, row)
+                e = match[-1]
+                later = [x["start"] for x in episodes
+                         if x["agent"] == e["agent"] and x["kind"] != e["kind"] and x["start"] > e["end"]]
+                if later and end - 2.0 > e["end"] + 0.01:
+                    self.assertLessEqual(end, min(later) - 0.5 + 0.01, row)
 
     def test_syns_carry_each_nodes_host_stack(self):
         # The SYNs of the kernels' own TCP say the stack.
